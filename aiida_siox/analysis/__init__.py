@@ -1,0 +1,1 @@
+"""Pure numpy physics: spectra, RDFs, coordination. No AiiDA imports, testable in milliseconds."""

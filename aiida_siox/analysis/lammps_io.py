@@ -1,0 +1,166 @@
+"""LAMMPS melt-quench input script, data files and thermo trace (pure Python, no AiiDA).
+
+Units are LAMMPS ``metal``: A, ps, eV, bar, K. Type 1 is Si, type 2 is O, always, so one potential
+file (``SiO.tersoff``, Munetoh et al. 2007) serves every composition, x = 0 included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SPECIES = ('Si', 'O')
+MASSES = {'Si': 28.0855, 'O': 15.9994}
+ATM_IN_BAR = 1.01325
+#: Columns of the thermo trace written by the script (``thermo.dat``).
+THERMO_COLUMNS = ('step', 'time_ps', 'temperature_K', 'pressure_bar', 'density_g_cm3', 'potential_energy_eV', 'volume_A3')
+
+
+@dataclass(frozen=True)
+class MeltQuenchParameters:
+    """The melt-quench schedule. The paper: 5000 K, 1 ns hold, 3 ns linear cool, NPT at 1 atm."""
+
+    seed: int
+    melt_temperature: float = 5000.0
+    final_temperature: float = 1.0  # a Nose-Hoover target cannot be 0 K: end at ~1 K, then minimise
+    initial_temperature: float = 300.0
+    timestep_ps: float = 0.001
+    heat_steps: int = 10000
+    hold_steps: int = 1000000
+    cool_steps: int = 3000000
+    melt_ensemble: str = 'npt'  # 'nvt' keeps the volume while molten (tiny cells blow up under NPT)
+    thermo_every: int = 1000
+    t_damp_ps: float = 0.1
+    p_damp_ps: float = 1.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or int(self.seed) != self.seed or not 0 < self.seed < 900_000_000:
+            raise ValueError(f'LAMMPS seed must be an integer in [1, 900000000), got {self.seed!r}')
+        if self.melt_ensemble not in ('npt', 'nvt'):
+            raise ValueError(f"melt_ensemble must be 'npt' or 'nvt', got {self.melt_ensemble!r}")
+        for name in ('heat_steps', 'hold_steps', 'cool_steps', 'thermo_every'):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f'{name} must be a positive integer, got {getattr(self, name)!r}')
+
+
+def write_lammps_data(symbols: list[str], positions: np.ndarray, cell: np.ndarray) -> str:
+    """Text of a LAMMPS ``atomic`` data file for an orthogonal cell, types Si=1, O=2."""
+    cell = np.asarray(cell, float)
+    if np.abs(cell - np.diag(np.diag(cell))).max() > 1e-8:
+        raise ValueError('only orthogonal cells are supported for the melt-quench input')
+    unknown = set(symbols) - set(SPECIES)
+    if unknown:
+        raise ValueError(f'only Si and O are supported, found {sorted(unknown)}')
+    lengths = np.diag(cell)
+    frac = np.asarray(positions, float) / lengths
+    wrapped = (frac % 1.0) * lengths
+    lines = ['SiOx cell written by aiida-siox', '', f'{len(symbols)} atoms', f'{len(SPECIES)} atom types', '']
+    for axis, length in zip('xyz', lengths):
+        lines.append(f'0.0 {length:.10f} {axis}lo {axis}hi')
+    lines += ['', 'Masses', '']
+    lines += [f'{i + 1} {MASSES[s]}  # {s}' for i, s in enumerate(SPECIES)]
+    lines += ['', 'Atoms # atomic', '']
+    for i, (symbol, pos) in enumerate(zip(symbols, wrapped)):
+        lines.append(f'{i + 1} {SPECIES.index(symbol) + 1} {pos[0]:.10f} {pos[1]:.10f} {pos[2]:.10f}')
+    return '\n'.join(lines) + '\n'
+
+
+def read_lammps_data(text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Parse a data file written by LAMMPS ``write_data`` (atomic style, orthogonal or triclinic).
+
+    Returns (symbols, Cartesian positions, cell), atoms sorted by id so the order of the input
+    structure is kept.
+    """
+    lines = text.splitlines()
+    bounds = {}
+    tilt = np.zeros(3)
+    n_atoms = None
+    atoms_start = None
+    for i, line in enumerate(lines):
+        words = line.split()
+        if len(words) == 2 and words[1] == 'atoms':
+            n_atoms = int(words[0])
+        elif len(words) >= 4 and words[2].endswith('lo') and words[3].endswith('hi'):
+            bounds[words[2][0]] = (float(words[0]), float(words[1]))
+        elif len(words) >= 6 and words[3:6] == ['xy', 'xz', 'yz']:
+            tilt = np.array(words[:3], float)
+        elif words[:1] == ['Atoms']:
+            atoms_start = i + 2
+    if n_atoms is None or atoms_start is None or set(bounds) != {'x', 'y', 'z'}:
+        raise ValueError('not a LAMMPS data file with an Atoms section and box bounds')
+    rows = np.array([lines[atoms_start + k].split()[:5] for k in range(n_atoms)], float)
+    rows = rows[np.argsort(rows[:, 0])]
+    (xlo, xhi), (ylo, yhi), (zlo, zhi) = bounds['x'], bounds['y'], bounds['z']
+    cell = np.array([[xhi - xlo, 0, 0], [tilt[0], yhi - ylo, 0], [tilt[1], tilt[2], zhi - zlo]])
+    positions = rows[:, 2:5] - np.array([xlo, ylo, zlo])
+    symbols = [SPECIES[int(t) - 1] for t in rows[:, 1]]
+    return symbols, positions, cell
+
+
+def melt_quench_script(params: MeltQuenchParameters, data_file: str = 'structure.data', potential_file: str = 'SiO.tersoff') -> str:
+    """LAMMPS input for heat -> hold -> linear cool -> box/relax minimisation, seeded explicitly."""
+    p = params
+    melt_fix = (
+        f'fix md all npt temp {{t0}} {{t1}} {p.t_damp_ps} iso {ATM_IN_BAR} {ATM_IN_BAR} {p.p_damp_ps}'
+        if p.melt_ensemble == 'npt'
+        else f'fix md all nvt temp {{t0}} {{t1}} {p.t_damp_ps}'
+    )
+    npt_fix = f'fix md all npt temp {{t0}} {{t1}} {p.t_damp_ps} iso {ATM_IN_BAR} {ATM_IN_BAR} {p.p_damp_ps}'
+    thermo_vars = 'v_step v_time v_temp v_press v_density v_pe v_vol'
+    return f"""# aiida-siox melt-quench (Tersoff SiO, Munetoh 2007), seed {p.seed}
+units metal
+atom_style atomic
+boundary p p p
+read_data {data_file}
+pair_style tersoff
+pair_coeff * * {potential_file} Si O
+neighbor 2.0 bin
+neigh_modify every 1 delay 0 check yes
+timestep {p.timestep_ps}
+
+variable step equal step
+variable time equal time
+variable temp equal temp
+variable press equal press
+variable density equal density
+variable pe equal pe
+variable vol equal vol
+thermo_style custom step time temp press density pe vol
+thermo {p.thermo_every}
+fix trace all print {p.thermo_every} "${{step}} ${{time}} ${{temp}} ${{press}} ${{density}} ${{pe}} ${{vol}}" file thermo.dat screen no title "# {' '.join(THERMO_COLUMNS)}"
+
+velocity all create {p.initial_temperature} {p.seed} dist gaussian mom yes rot yes
+
+# 1. heat
+{melt_fix.format(t0=p.initial_temperature, t1=p.melt_temperature)}
+run {p.heat_steps}
+unfix md
+# 2. hold molten
+{melt_fix.format(t0=p.melt_temperature, t1=p.melt_temperature)}
+run {p.hold_steps}
+unfix md
+write_restart melt.restart
+# 3. linear cool, always NPT at 1 atm
+{npt_fix.format(t0=p.melt_temperature, t1=p.final_temperature)}
+run {p.cool_steps}
+unfix md
+unfix trace
+write_restart quench.restart
+# 4. minimise positions and cell at 1 atm
+fix relax all box/relax iso {ATM_IN_BAR} vmax 0.001
+min_style cg
+minimize 1.0e-10 1.0e-8 10000 100000
+unfix relax
+print "FINAL_DENSITY ${{density}}"
+write_data final.data
+"""
+
+
+def read_thermo(text: str) -> dict[str, np.ndarray]:
+    """Parse ``thermo.dat`` into one array per column of :data:`THERMO_COLUMNS`."""
+    rows = [line.split() for line in text.splitlines() if line.strip() and not line.startswith('#')]
+    if not rows:
+        raise ValueError('thermo trace is empty')
+    data = np.array(rows, float)
+    return {name: data[:, i] for i, name in enumerate(THERMO_COLUMNS)}

@@ -1,0 +1,1 @@
+"""CalcJobs we own and calcfunctions that transform data (thin AiiDA glue over ``analysis/``)."""

@@ -1,0 +1,54 @@
+"""Calcfunctions that write the melt-quench LAMMPS inputs and read its results back."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from aiida import orm
+from aiida.engine import calcfunction
+
+from aiida_siox.analysis import lammps_io
+
+
+@calcfunction
+def prepare_melt_quench(structure: orm.StructureData, parameters: orm.Dict) -> dict[str, orm.SinglefileData]:
+    """LAMMPS script and data file for ``structure`` with the schedule (and seed) in ``parameters``."""
+    params = lammps_io.MeltQuenchParameters(**parameters.get_dict())
+    ase = structure.get_ase()
+    data = lammps_io.write_lammps_data(ase.get_chemical_symbols(), ase.positions, ase.cell[:])
+    script = lammps_io.melt_quench_script(params)
+    return {
+        'script': orm.SinglefileData(io.BytesIO(script.encode()), filename='input.in'),
+        'data': orm.SinglefileData(io.BytesIO(data.encode()), filename='structure.data'),
+    }
+
+
+@calcfunction
+def parse_melt_quench(retrieved: orm.FolderData, initial_structure: orm.StructureData) -> dict[str, orm.Data]:
+    """Quenched structure, thermodynamic trace and a summary from a finished melt-quench job."""
+    symbols, positions, cell = lammps_io.read_lammps_data(retrieved.base.repository.get_object_content('final.data'))
+    if symbols != initial_structure.get_ase().get_chemical_symbols():
+        raise ValueError('atom order of the quenched structure differs from the input structure')
+    structure = orm.StructureData(cell=cell.tolist())
+    for symbol, position in zip(symbols, positions):
+        structure.append_atom(position=position.tolist(), symbols=symbol)
+    structure.base.extras.set_many(initial_structure.base.extras.all)
+
+    trace = lammps_io.read_thermo(retrieved.base.repository.get_object_content('thermo.dat'))
+    thermo = orm.ArrayData()
+    for name, values in trace.items():
+        thermo.set_array(name, values)
+
+    ase = structure.get_ase()
+    distances = ase.get_all_distances(mic=True)
+    np.fill_diagonal(distances, np.inf)
+    mass_g = ase.get_masses().sum() * 1.66053906660e-24
+    summary = {
+        'density_g_cm3': float(mass_g / (ase.get_volume() * 1e-24)),
+        'min_distance_A': float(distances.min()),
+        'n_atoms': len(ase),
+        'formula': ase.get_chemical_formula(),
+        'final_temperature_K': float(trace['temperature_K'][-1]),
+    }
+    return {'structure': structure, 'thermo': thermo, 'summary': orm.Dict(summary)}

@@ -1,0 +1,136 @@
+"""Idempotent set-up of profile, computer, codes and pseudopotential families from ``setup_profiles/``."""
+
+from __future__ import annotations
+
+import getpass
+import pathlib
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+
+import yaml
+
+import aiida_siox
+
+#: Where the YAML lives in a source checkout (the README installs the package editable).
+DEFAULT_CONFIG_DIR = pathlib.Path(aiida_siox.__file__).resolve().parents[1] / 'setup_profiles'
+#: Codes of the pipeline, in the order they are set up.
+CODE_NAMES = ('lmp', 'pw', 'xspectra', 'pp', 'ld1', 'siox-python')
+
+
+class SetupError(Exception):
+    """A set-up step cannot be done; the message says what to do."""
+
+
+def read_config(config_dir: pathlib.Path, kind: str, name: str) -> dict:
+    path = config_dir / kind / f'{name}.yaml'
+    if not path.exists():
+        raise SetupError(f'{path} not found: pass --config-dir pointing at the setup_profiles/ folder of aiida-siox')
+    return yaml.safe_load(path.read_text())
+
+
+def verdi(*args: str) -> subprocess.CompletedProcess:
+    """Run ``verdi`` of this environment."""
+    executable = pathlib.Path(sys.executable).parent / 'verdi'
+    return subprocess.run([str(executable), *args], capture_output=True, text=True, check=False)
+
+
+def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool, echo: Callable[[str], None]) -> str:
+    """Create the embedded (SQLite + ZeroMQ) or production (PostgreSQL + RabbitMQ) profile if missing; load it."""
+    from aiida import load_profile
+    from aiida.manage.configuration import get_config, reset_config
+
+    config = read_config(config_dir, 'profiles', 'production' if production else 'embedded')
+    name = name or config['profile']
+    if name in get_config().profile_names:
+        echo(f'  profile {name}: exists')
+    else:
+        args = ['presto', '--profile-name', name, '--email', config['email']]
+        if production:
+            pg = config['postgres']
+            args += ['--use-postgres', '--postgres-hostname', pg['hostname'], '--postgres-port', str(pg['port'])]
+            args += ['--postgres-username', pg['username'], '--postgres-password', pg['password']]
+        else:
+            args.append('--use-zeromq')
+        result = verdi(*args)
+        if result.returncode != 0:
+            raise SetupError(f'`verdi {" ".join(args)}` failed:\n{result.stdout}{result.stderr}')
+        echo(f'  profile {name}: created ({config["storage"]} + {config["broker"]})')
+        reset_config()  # the config file changed on disk under this process
+    load_profile(name, allow_switch=True)
+    return name
+
+
+def ensure_computer(config_dir: pathlib.Path, echo: Callable[[str], None]):
+    """The ``localhost`` computer (core.local + core.direct), configured for the current user."""
+    from aiida import orm
+
+    config = read_config(config_dir, 'computers', 'localhost')
+    try:
+        computer = orm.load_computer(config['label'])
+        echo(f'  computer {computer.label}: exists ({computer.transport_type} + {computer.scheduler_type})')
+    except Exception:  # NotExistent
+        computer = orm.Computer(
+            label=config['label'],
+            hostname=config['hostname'],
+            description=config['description'],
+            transport_type=config['transport'],
+            scheduler_type=config['scheduler'],
+            workdir=config['work_dir'].format(home=pathlib.Path.home()),
+        ).store()
+        computer.set_mpirun_command(config['mpirun_command'].split())
+        computer.set_default_mpiprocs_per_machine(config['default_mpiprocs_per_machine'])
+        echo(f'  computer {computer.label}: created')
+    if not computer.is_user_configured(orm.User.collection.get_default()):
+        computer.configure(safe_interval=0.0)
+        echo(f'  computer {computer.label}: configured for {getpass.getuser()}')
+    return computer
+
+
+def ensure_codes(config_dir: pathlib.Path, computer, echo: Callable[[str], None]) -> dict:
+    """One InstalledCode per pipeline program; a missing executable names its Debian package."""
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    codes, missing = {}, []
+    for name in CODE_NAMES:
+        config = read_config(config_dir, 'codes', name)
+        executable = config['executable'].format(python=sys.executable)
+        path = shutil.which(executable)
+        if path is None:
+            missing.append(f'{executable} (install the Debian package `{config["debian_package"]}`)')
+            continue
+        try:
+            code = orm.load_code(f'{config["label"]}@{computer.label}')
+            echo(f'  code {code.full_label}: exists')
+        except NotExistent:
+            code = orm.InstalledCode(
+                label=config['label'],
+                computer=computer,
+                filepath_executable=path,
+                default_calc_job_plugin=config['default_calc_job_plugin'],
+                with_mpi=config['with_mpi'],
+                prepend_text=config.get('prepend_text', ''),
+            ).store()
+            echo(f'  code {code.full_label}: created ({path})')
+        codes[name] = code
+    if missing:
+        raise SetupError('executables not found on PATH:\n  ' + '\n  '.join(missing))
+    return codes
+
+
+def setup_all(config_dir: pathlib.Path, profile: str | None, production: bool, pseudos: bool, echo: Callable[[str], None]) -> dict:
+    """Profile, computer, codes and (optionally) pseudopotential families; safe to run any number of times."""
+    echo('Profile')
+    name = ensure_profile(config_dir, profile, production, echo)
+    echo('Computer')
+    computer = ensure_computer(config_dir, echo)
+    echo('Codes')
+    codes = ensure_codes(config_dir, computer, echo)
+    if pseudos:
+        from aiida_siox.workflows.pseudopotentials import ensure_pseudo_families
+
+        echo('Pseudopotentials (ld1.x)')
+        ensure_pseudo_families(codes['ld1'], echo)
+    return {'profile': name, 'computer': computer, 'codes': codes}

@@ -1,0 +1,1 @@
+"""Parsers for the jobs we own."""

@@ -1,0 +1,1 @@
+"""YAML protocols (``fast``, ``moderate``, ``paper``) and the builder helpers that read them."""

@@ -1,0 +1,1 @@
+"""WorkChains of the pipeline."""

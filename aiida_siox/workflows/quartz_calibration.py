@@ -1,0 +1,46 @@
+"""``QuartzCalibrationWorkChain``: the constant C that puts alpha-quartz's main peak on experiment.
+
+All three Si of alpha-quartz are equivalent, so one site is enough. The same SCF/xspectra inputs
+as the production run must be used (same pseudopotentials, cutoff, broadening), otherwise C does
+not transfer; the builder helpers in ``aiida_siox.protocols`` guarantee that.
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import ToContext, WorkChain
+
+from aiida_siox.analysis.spectrum import QUARTZ_MAIN_PEAK_EV
+from aiida_siox.calculations.spectra import quartz_calibration
+from aiida_siox.calculations.structure_edit import alpha_quartz
+from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
+
+
+class QuartzCalibrationWorkChain(WorkChain):
+    """Compute alpha-quartz with the given settings and derive the calibration constant C."""
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.expose_inputs(SiteXanesWorkChain, namespace='xanes', exclude=('structure', 'sites', 'calibration'))
+        spec.input('target_ev', valid_type=orm.Float, default=lambda: orm.Float(QUARTZ_MAIN_PEAK_EV), help='Experimental main peak (eV).')
+        spec.outline(cls.run_quartz, cls.calibrate)
+        spec.output('calibration', valid_type=orm.Dict, help='constant_ev (C), quartz_peak_relative_ev, target_ev.')
+        spec.output('quartz_spectrum', valid_type=orm.XyData)
+        spec.exit_code(400, 'ERROR_QUARTZ_FAILED', message='The alpha-quartz XANES run failed with exit status {status}.')
+
+    def run_quartz(self):
+        inputs = AttributeDict(self.exposed_inputs(SiteXanesWorkChain, namespace='xanes'))
+        inputs.structure = alpha_quartz()
+        inputs.sites = orm.List([0])
+        inputs.metadata = {'call_link_label': 'alpha_quartz'}
+        return ToContext(quartz=self.submit(SiteXanesWorkChain, **inputs))
+
+    def calibrate(self):
+        node = self.ctx.quartz
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_QUARTZ_FAILED.format(status=node.exit_status)
+        raw = node.outputs.raw_spectra.site_0
+        self.out('calibration', quartz_calibration(raw, node.outputs.delta_scf.site_0, self.inputs.target_ev))
+        self.out('quartz_spectrum', raw)

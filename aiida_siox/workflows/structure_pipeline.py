@@ -1,0 +1,90 @@
+"""``SiOxStructureWorkChain``: one composition and seed, from random cell to per-site targets.
+
+build_amorphous_seed -> MeltQuenchWorkChain -> SiteXanesWorkChain -> BaderWorkChain -> site_rdfs.
+XANES and Bader run one after the other: on a small machine both at once oversubscribe the cores;
+on a cluster the parallelism comes from many structures and sites at once.
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import ToContext, WorkChain
+
+from aiida_siox.calculations.dataset import site_rdfs
+from aiida_siox.calculations.structure_builder import build_amorphous_seed
+from aiida_siox.calculations.structure_edit import select_sites
+from aiida_siox.workflows.bader import BaderWorkChain
+from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
+from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
+
+
+class SiOxStructureWorkChain(WorkChain):
+    """All per-structure stages for one (x, seed)."""
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input('x', valid_type=orm.Float, help='Composition x of SiOx.')
+        spec.input('seed', valid_type=orm.Int, help='Seed of the random cell and of the MD velocities.')
+        spec.input('supercell', valid_type=orm.Int, default=lambda: orm.Int(4), help='n of the n^3 cubic SiO2 supercell.')
+        spec.input('sites_per_structure', valid_type=orm.Int, default=lambda: orm.Int(0), help='Si sites for XANES (0: all).')
+        spec.expose_inputs(MeltQuenchWorkChain, namespace='md', exclude=('structure',))
+        spec.expose_inputs(SiteXanesWorkChain, namespace='xanes', exclude=('structure', 'sites'))
+        spec.expose_inputs(BaderWorkChain, namespace='bader', exclude=('structure',))
+        spec.outline(cls.build, cls.run_md, cls.run_xanes, cls.run_bader, cls.results)
+        spec.output('initial_structure', valid_type=orm.StructureData)
+        spec.expose_outputs(MeltQuenchWorkChain, namespace='md')
+        spec.expose_outputs(SiteXanesWorkChain, namespace='xanes')
+        spec.output('sites', valid_type=orm.List, help='Si sites sent to XANES.')
+        spec.output('charges', valid_type=orm.ArrayData, required=False)
+        spec.output('rdfs', valid_type=orm.ArrayData)
+        spec.exit_code(400, 'ERROR_MD_FAILED', message='The melt-quench failed with exit status {status}.')
+        spec.exit_code(410, 'ERROR_XANES_FAILED', message='XANES failed for every site (exit status {status}).')
+        spec.exit_code(420, 'ERROR_BADER_FAILED', message='The Bader stage failed with exit status {status}.')
+
+    def build(self):
+        structure = build_amorphous_seed(self.inputs.x, self.inputs.seed, self.inputs.supercell)
+        self.out('initial_structure', structure)
+        self.ctx.initial = structure
+
+    def run_md(self):
+        inputs = AttributeDict(self.exposed_inputs(MeltQuenchWorkChain, namespace='md'))
+        inputs.structure = self.ctx.initial
+        if inputs.parameters.get('seed') != self.inputs.seed.value:
+            parameters = inputs.parameters.get_dict()
+            parameters['seed'] = self.inputs.seed.value  # one seed per structure, explicit in the script
+            inputs.parameters = orm.Dict(parameters)
+        inputs.metadata = {'call_link_label': 'melt_quench'}
+        return ToContext(md=self.submit(MeltQuenchWorkChain, **inputs))
+
+    def run_xanes(self):
+        if not self.ctx.md.is_finished_ok:
+            return self.exit_codes.ERROR_MD_FAILED.format(status=self.ctx.md.exit_status)
+        self.out_many(self.exposed_outputs(self.ctx.md, MeltQuenchWorkChain, namespace='md'))
+        self.ctx.structure = self.ctx.md.outputs.structure
+        sites = select_sites(self.ctx.structure, self.inputs.sites_per_structure)
+        self.out('sites', sites)
+        inputs = AttributeDict(self.exposed_inputs(SiteXanesWorkChain, namespace='xanes'))
+        inputs.structure = self.ctx.structure
+        inputs.sites = sites
+        inputs.metadata = {'call_link_label': 'xanes'}
+        return ToContext(xanes=self.submit(SiteXanesWorkChain, **inputs))
+
+    def run_bader(self):
+        inputs = AttributeDict(self.exposed_inputs(BaderWorkChain, namespace='bader'))
+        inputs.structure = self.ctx.structure
+        inputs.metadata = {'call_link_label': 'bader'}
+        return ToContext(bader=self.submit(BaderWorkChain, **inputs))
+
+    def results(self):
+        self.out('rdfs', site_rdfs(self.ctx.structure))
+        xanes = self.ctx.xanes
+        # 401 = some sites failed: keep what succeeded; the dataset lists the missing sites.
+        if xanes.is_finished_ok or xanes.exit_status == SiteXanesWorkChain.exit_codes.WARNING_SOME_SITES_FAILED.status:
+            self.out_many(self.exposed_outputs(xanes, SiteXanesWorkChain, namespace='xanes'))
+        else:
+            return self.exit_codes.ERROR_XANES_FAILED.format(status=xanes.exit_status)
+        if not self.ctx.bader.is_finished_ok:
+            return self.exit_codes.ERROR_BADER_FAILED.format(status=self.ctx.bader.exit_status)
+        self.out('charges', self.ctx.bader.outputs.charges)
