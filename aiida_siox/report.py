@@ -18,7 +18,7 @@ def plot_spectra(dataset, path: pathlib.Path) -> None:
     energy, spectra, x = dataset.get_array('energy'), dataset.get_array('spectra'), dataset.get_array('x')
     fig, ax = plt.subplots(figsize=(6, 4))
     cmap = plt.get_cmap('coolwarm')
-    for spectrum, xi in zip(spectra, x):
+    for spectrum, xi in zip(spectra, x, strict=True):
         ax.plot(energy, spectrum, color=cmap(xi / 2.0), lw=1.0)
     for xi in sorted(set(x)):
         ax.plot([], [], color=cmap(xi / 2.0), label=f'SiO$_{{{xi:g}}}$')
@@ -80,7 +80,8 @@ def write_report(node, output: pathlib.Path) -> pathlib.Path:
         lines += [
             '## Training (toy data: the numbers only show that the chain runs)',
             '',
-            f'- device {metrics["device"]}, {metrics["n_train"]} train / {metrics["n_test"]} test sites, {metrics["training_seconds"]:.1f} s',
+            f'- device {metrics["device"]}, {metrics["n_train"]} train / {metrics["n_test"]} test sites, '
+            f'{metrics["training_seconds"]:.1f} s',
             f'- charge RMSE train {metrics["charge_rmse_train"]:.3f} e, test {metrics["charge_rmse_test"]:.3f} e',
             f'- RDF RMSE train {metrics["rdf_rmse_train"]:.3f}, test {metrics["rdf_rmse_test"]:.3f}',
             f'- models: `{node.outputs.training.charge_model.uuid}` (charge), `{node.outputs.training.rdf_model.uuid}` (RDF)',

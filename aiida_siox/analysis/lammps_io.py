@@ -56,12 +56,12 @@ def write_lammps_data(symbols: list[str], positions: np.ndarray, cell: np.ndarra
     frac = np.asarray(positions, float) / lengths
     wrapped = (frac % 1.0) * lengths
     lines = ['SiOx cell written by aiida-siox', '', f'{len(symbols)} atoms', f'{len(SPECIES)} atom types', '']
-    for axis, length in zip('xyz', lengths):
+    for axis, length in zip('xyz', lengths, strict=True):
         lines.append(f'0.0 {length:.10f} {axis}lo {axis}hi')
     lines += ['', 'Masses', '']
     lines += [f'{i + 1} {MASSES[s]}  # {s}' for i, s in enumerate(SPECIES)]
     lines += ['', 'Atoms # atomic', '']
-    for i, (symbol, pos) in enumerate(zip(symbols, wrapped)):
+    for i, (symbol, pos) in enumerate(zip(symbols, wrapped, strict=True)):
         lines.append(f'{i + 1} {SPECIES.index(symbol) + 1} {pos[0]:.10f} {pos[1]:.10f} {pos[2]:.10f}')
     return '\n'.join(lines) + '\n'
 
@@ -107,7 +107,7 @@ def melt_quench_script(params: MeltQuenchParameters, data_file: str = 'structure
         else f'fix md all nvt temp {{t0}} {{t1}} {p.t_damp_ps}'
     )
     npt_fix = f'fix md all npt temp {{t0}} {{t1}} {p.t_damp_ps} iso {ATM_IN_BAR} {ATM_IN_BAR} {p.p_damp_ps}'
-    thermo_vars = 'v_step v_time v_temp v_press v_density v_pe v_vol'
+    trace = ' '.join(f'${{{name}}}' for name in ('step', 'time', 'temp', 'press', 'density', 'pe', 'vol'))
     return f"""# aiida-siox melt-quench (Tersoff SiO, Munetoh 2007), seed {p.seed}
 units metal
 atom_style atomic
@@ -128,7 +128,7 @@ variable pe equal pe
 variable vol equal vol
 thermo_style custom step time temp press density pe vol
 thermo {p.thermo_every}
-fix trace all print {p.thermo_every} "${{step}} ${{time}} ${{temp}} ${{press}} ${{density}} ${{pe}} ${{vol}}" file thermo.dat screen no title "# {' '.join(THERMO_COLUMNS)}"
+fix trace all print {p.thermo_every} "{trace}" file thermo.dat screen no title "# {' '.join(THERMO_COLUMNS)}"
 
 velocity all create {p.initial_temperature} {p.seed} dist gaussian mom yes rot yes
 

@@ -31,7 +31,7 @@ def parse_melt_quench(retrieved: orm.FolderData, initial_structure: orm.Structur
     if symbols != initial_structure.get_ase().get_chemical_symbols():
         raise ValueError('atom order of the quenched structure differs from the input structure')
     structure = orm.StructureData(cell=cell.tolist())
-    for symbol, position in zip(symbols, positions):
+    for symbol, position in zip(symbols, positions, strict=True):
         structure.append_atom(position=position.tolist(), symbols=symbol)
     structure.base.extras.set_many(initial_structure.base.extras.all)
 

@@ -38,7 +38,7 @@ def core_orbital_table(upf_text: str) -> str:
     phi = np.array(orbital.group(1).split(), float)
     if r.shape != phi.shape:
         raise ValueError(f'radial mesh ({r.size}) and core orbital ({phi.size}) differ in length')
-    rows = '\n'.join(f'{a:.12e} {b:.12e}' for a, b in zip(r, phi))
+    rows = '\n'.join(f'{a:.12e} {b:.12e}' for a, b in zip(r, phi, strict=True))
     return f'# number of core states 1 =  1 0;\n{rows}\n'
 
 

@@ -13,7 +13,7 @@ def build_amorphous_seed(x: orm.Float, seed: orm.Int, supercell: orm.Int) -> orm
     """Random SiOx starting cell for composition ``x`` from ``seed`` in a ``supercell``^3 cubic SiO2 cell."""
     cell = build_siox_cell(x.value, seed.value, supercell=supercell.value)
     structure = orm.StructureData(cell=cell.cell.tolist())
-    for symbol, position in zip(cell.symbols, cell.positions):
+    for symbol, position in zip(cell.symbols, cell.positions, strict=True):
         structure.append_atom(position=position.tolist(), symbols=symbol)
     structure.base.extras.set_many({'siox_x': x.value, 'siox_seed': seed.value})
     return structure

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import pathlib
 import shutil
 import subprocess
@@ -32,8 +33,10 @@ def read_config(config_dir: pathlib.Path, kind: str, name: str) -> dict:
 
 def verdi(*args: str) -> subprocess.CompletedProcess:
     """Run ``verdi`` of this environment."""
-    executable = pathlib.Path(sys.executable).parent / 'verdi'
-    return subprocess.run([str(executable), *args], capture_output=True, text=True, check=False)
+    bindir = pathlib.Path(sys.executable).parent
+    # The daemon re-invokes `verdi` by name: it must be on PATH even when the venv is not activated.
+    env = {**os.environ, 'PATH': f'{bindir}{os.pathsep}{os.environ.get("PATH", "")}'}
+    return subprocess.run([str(bindir / 'verdi'), *args], capture_output=True, text=True, check=False, env=env)
 
 
 def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool, echo: Callable[[str], None]) -> str:

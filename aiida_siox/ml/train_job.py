@@ -35,7 +35,7 @@ DEFAULTS = {
 def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Random site split (the paper's 80/20); at least one test and one training row."""
     order = np.random.default_rng(seed).permutation(n)
-    n_test = min(max(1, int(round(test_fraction * n))), n - 1)
+    n_test = min(max(1, round(test_fraction * n)), n - 1)
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
@@ -50,7 +50,7 @@ def train_model(model, x, y, config, epochs, device, log_prefix):
     torch.manual_seed(config['seed'])
     generator = torch.Generator().manual_seed(config['seed'])
     n = len(x)
-    n_val = int(round(config['validation_fraction'] * n)) if n >= 10 else 0
+    n_val = round(config['validation_fraction'] * n) if n >= 10 else 0
     perm = torch.randperm(n, generator=generator)
     val_idx, fit_idx = perm[:n_val], perm[n_val:]
     x_fit, y_fit = x[fit_idx].to(device), y[fit_idx].to(device)
@@ -123,7 +123,7 @@ def plot(charge_true, charge_pred, n_o, is_test, r, rdf_true, rdf_pred) -> None:
     errors = np.sqrt(np.mean((rdf_true[test] - rdf_pred[test]) ** 2, axis=1))
     picks = test[np.argsort(errors)][[0, len(test) // 2, -1]] if len(test) else []
     fig, axes = plt.subplots(1, max(1, len(picks)), figsize=(4 * max(1, len(picks)), 3.2), squeeze=False)
-    for ax, i, label in zip(axes[0], picks, ('best', 'median', 'worst')):
+    for ax, i, label in zip(axes[0], picks, ('best', 'median', 'worst'), strict=False):
         ax.plot(r, rdf_true[i], color='lightcoral', label='reference')
         ax.plot(r, rdf_pred[i], color='darkred', label='predicted')
         ax.set(xlabel='R (A)', ylabel='g(R)', title=f'{label} test site')

@@ -77,8 +77,8 @@ def siox_formula(x: float, supercell: int = 4) -> tuple[int, int]:
         return PAPER_FORMULAS[x]
     xs = np.array(sorted(PAPER_FORMULAS))
     n_si_paper = np.interp(x, xs, [PAPER_FORMULAS[k][0] for k in xs])
-    n_si = max(1, int(round(n_si_paper * (supercell / 4) ** 3)))
-    n_o = int(round(x * n_si))
+    n_si = max(1, round(n_si_paper * (supercell / 4) ** 3))
+    n_o = round(x * n_si)
     if n_si + n_o > 6 * supercell**3:
         raise ValueError(f'{n_si} Si + {n_o} O do not fit in the {6 * supercell**3} sites of a {supercell}^3 cell')
     return n_si, n_o
