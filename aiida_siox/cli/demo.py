@@ -24,25 +24,30 @@ def ensure_daemon(profile: str, echo: Callable[[str], None]) -> None:
     echo(f'Daemon of {profile}: started')
 
 
+def refresh_view() -> None:
+    """End this process's read transaction: SQLite would otherwise keep showing the old snapshot."""
+    from aiida.manage import get_manager
+
+    get_manager().get_profile_storage().get_session().commit()
+
+
 def progress_line(node) -> str:
     """One-line summary of the jobs below ``node``: done / running / failed, and what runs now."""
     from aiida import orm
 
-    builder = orm.QueryBuilder()
-    builder.append(orm.WorkflowNode, filters={'id': node.pk}, tag='top')
-    builder.append(
-        orm.CalcJobNode, with_ancestors='top', project=['attributes.process_state', 'attributes.exit_status', 'label', 'process_label']
-    )
     states = Counter()
     running = []
-    for state, exit_status, _label, process_label in builder.all():
-        if state == 'finished':
-            states['done' if exit_status == 0 else 'failed'] += 1
-        elif state in ('excepted', 'killed'):
+    # CALL links are not followed by QueryBuilder's with_ancestors (data provenance only): walk the call tree.
+    for child in node.called_descendants:
+        if not isinstance(child, orm.CalcJobNode):
+            continue
+        if child.is_finished_ok:
+            states['done'] += 1
+        elif child.is_terminated:
             states['failed'] += 1
         else:
             states['running'] += 1
-            running.append(process_label)
+            running.append(child.process_label)
     now = ', '.join(sorted(set(running))) or '-'
     return f'jobs: {states["done"]} done, {states["running"]} active, {states["failed"]} failed | active: {now}'
 
@@ -59,7 +64,10 @@ def run_demo(profile: str, codes: dict, compositions: list[float], seeds: list[i
     node = submit(builder)
     echo(f'Submitted SiOxDatasetWorkChain <{node.pk}> ({protocol} protocol, x = {compositions}, seeds = {seeds})')
     start, last = time.monotonic(), ''
-    while not node.is_terminated:
+    while True:
+        refresh_view()
+        if node.is_terminated:
+            break
         line = progress_line(node)
         if line != last:
             echo(f'[{time.monotonic() - start:6.0f} s] {line}')

@@ -16,8 +16,8 @@ import aiida_siox
 
 #: Where the YAML lives in a source checkout (the README installs the package editable).
 DEFAULT_CONFIG_DIR = pathlib.Path(aiida_siox.__file__).resolve().parents[1] / 'setup_profiles'
-#: Codes of the pipeline, in the order they are set up.
-CODE_NAMES = ('lmp', 'pw', 'xspectra', 'pp', 'ld1', 'siox-python')
+#: Codes of the pipeline: key used by the builders -> YAML file in setup_profiles/codes/.
+CODE_FILES = {'lmp': 'lmp', 'pw': 'pw', 'xspectra': 'xspectra', 'pp': 'pp', 'ld1': 'ld1', 'python': 'siox-python'}
 
 
 class SetupError(Exception):
@@ -97,8 +97,8 @@ def ensure_codes(config_dir: pathlib.Path, computer, echo: Callable[[str], None]
     from aiida.common.exceptions import NotExistent
 
     codes, missing = {}, []
-    for name in CODE_NAMES:
-        config = read_config(config_dir, 'codes', name)
+    for name, filename in CODE_FILES.items():
+        config = read_config(config_dir, 'codes', filename)
         executable = config['executable'].format(python=sys.executable)
         path = shutil.which(executable)
         if path is None:

@@ -8,6 +8,7 @@ from aiida.engine import ToContext, WorkChain
 from aiida.plugins import CalculationFactory, WorkflowFactory
 
 from aiida_siox.calculations.bader import BaderCalculation
+from aiida_siox.workflows.pseudopotentials import pseudos_for_structure
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
 PpCalculation = CalculationFactory('quantumespresso.pp')
@@ -34,9 +35,10 @@ class BaderWorkChain(WorkChain):
         spec.exit_code(420, 'ERROR_BADER_FAILED', message='The Bader job failed: {message}')
 
     def run_scf(self):
-        inputs = AttributeDict(self.exposed_inputs(PwBaseWorkChain, namespace='scf'))
-        inputs.pw.structure = self.inputs.structure
-        inputs.metadata = {'call_link_label': 'paw_scf'}
+        scf = self.exposed_inputs(PwBaseWorkChain, namespace='scf')
+        structure = self.inputs.structure
+        pw = {**scf['pw'], 'structure': structure, 'pseudos': pseudos_for_structure(structure, scf['pw']['pseudos'])}
+        inputs = {**scf, 'pw': pw, 'metadata': {'call_link_label': 'paw_scf'}}
         return ToContext(scf=self.submit(PwBaseWorkChain, **inputs))
 
     def run_pp(self):
@@ -63,7 +65,7 @@ class BaderWorkChain(WorkChain):
             node = self.ctx[f'pp_{name}']
             if not node.is_finished_ok:
                 return self.exit_codes.ERROR_PP_FAILED.format(density=name, status=node.exit_status)
-        pseudos = self.inputs.scf.pw.pseudos
+        pseudos = self.ctx.scf.inputs.pw.pseudos
         inputs = AttributeDict(self.exposed_inputs(BaderCalculation, namespace='bader'))
         inputs.structure = self.inputs.structure
         inputs.valence_density = self.ctx.pp_valence.outputs.retrieved

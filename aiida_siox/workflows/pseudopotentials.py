@@ -88,3 +88,12 @@ def ensure_pseudo_families(code: orm.AbstractCode, echo=print) -> dict[str, orm.
         echo(f'  group {GROUP_CORE_WAVEFUNCTION}: extracted the Si 1s core orbital')
     groups[GROUP_CORE_WAVEFUNCTION] = core_group
     return groups
+
+
+def pseudos_for_structure(structure: orm.StructureData, pseudos: dict) -> dict:
+    """The subset of ``pseudos`` (keyed by kind) whose kinds occur in ``structure`` (x = 0 has no O)."""
+    kinds = set(structure.get_kind_names())
+    missing = kinds - set(pseudos)
+    if missing:
+        raise ValueError(f'no pseudopotential for kinds {sorted(missing)} of the structure')
+    return {kind: pseudo for kind, pseudo in pseudos.items() if kind in kinds}

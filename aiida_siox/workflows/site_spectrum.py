@@ -9,6 +9,7 @@ from aiida.plugins import CalculationFactory, DataFactory, WorkflowFactory
 
 from aiida_siox.calculations.spectra import align_site_spectrum, isotropic_site_spectrum
 from aiida_siox.calculations.structure_edit import ABSORBER_KIND, absorber_species_index, mark_absorber
+from aiida_siox.workflows.pseudopotentials import pseudos_for_structure
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
 XspectraBaseWorkChain = WorkflowFactory('xspec.xspectra.base')
@@ -51,15 +52,18 @@ class SiteSpectrumWorkChain(WorkChain):
         spec.exit_code(420, 'ERROR_XSPECTRA_FAILED', message='xspectra.x failed for polarisation {pol} with exit status {status}.')
 
     def run_core_hole_scf(self):
-        inputs = AttributeDict(self.exposed_inputs(PwBaseWorkChain, namespace='scf'))
+        scf = self.exposed_inputs(PwBaseWorkChain, namespace='scf')
         marked = mark_absorber(self.inputs.structure, self.inputs.site)
         self.ctx.xiabs = absorber_species_index(marked.get_kind_names())
-        parameters = inputs.pw.parameters.get_dict()
+        parameters = scf['pw']['parameters'].get_dict()
         parameters.setdefault('SYSTEM', {})['tot_charge'] = 1.0  # full core hole: the 1s electron is removed
-        inputs.pw.parameters = orm.Dict(parameters)
-        inputs.pw.structure = marked
-        inputs.pw.pseudos = {**inputs.pw.pseudos, ABSORBER_KIND: self.inputs.core_hole_pseudo}
-        inputs.metadata = {'call_link_label': 'core_hole_scf'}
+        pw = {
+            **scf['pw'],
+            'parameters': orm.Dict(parameters),
+            'structure': marked,
+            'pseudos': pseudos_for_structure(marked, {**scf['pw']['pseudos'], ABSORBER_KIND: self.inputs.core_hole_pseudo}),
+        }
+        inputs = {**scf, 'pw': pw, 'metadata': {'call_link_label': 'core_hole_scf'}}
         self.ctx.polarisations = list(POLARISATIONS)
         self.ctx.spectra = {}
         return ToContext(core_hole=self.submit(PwBaseWorkChain, **inputs))

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import WorkChain, append_, while_
+from aiida.engine import ToContext, WorkChain, append_, while_
 from aiida.plugins import WorkflowFactory
 
+from aiida_siox.workflows.pseudopotentials import pseudos_for_structure
 from aiida_siox.workflows.site_spectrum import SiteSpectrumWorkChain
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
@@ -62,10 +63,11 @@ class SiteXanesWorkChain(WorkChain):
         self.ctx.succeeded = []
 
     def run_ground_state(self):
-        inputs = AttributeDict(self.exposed_inputs(PwBaseWorkChain, namespace='scf'))
-        inputs.pw.structure = self.inputs.structure
-        inputs.metadata = {'call_link_label': 'ground_state_scf'}
-        return {'ground': self.submit(PwBaseWorkChain, **inputs)}
+        scf = self.exposed_inputs(SiteSpectrumWorkChain)['scf']
+        structure = self.inputs.structure
+        pw = {**scf['pw'], 'structure': structure, 'pseudos': pseudos_for_structure(structure, scf['pw']['pseudos'])}
+        inputs = {**scf, 'pw': pw, 'metadata': {'call_link_label': 'ground_state_scf'}}
+        return ToContext(ground=self.submit(PwBaseWorkChain, **inputs))
 
     def inspect_ground_state(self):
         if not self.ctx.ground.is_finished_ok:
