@@ -78,7 +78,7 @@ def test_pipeline_finishes_with_dataset_and_models(pipeline):
 
 
 def test_every_row_links_back_to_structure_seed_and_site(pipeline):
-    results, node = pipeline
+    results, _ = pipeline
     manifest = results['manifest'].get_dict()
     structure = results['structures']['x1p00_seed3']
     for row in manifest['rows']:

@@ -78,4 +78,5 @@ class BaderWorkChain(WorkChain):
         node = self.ctx.bader
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_BADER_FAILED.format(message=node.exit_message or f'exit status {node.exit_status}')
-        self.out_many(self.exposed_outputs(node, BaderCalculation))
+        self.out('charges', node.outputs.charges)
+        self.out('summary', node.outputs.summary)
