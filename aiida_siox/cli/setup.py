@@ -39,6 +39,48 @@ def verdi(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(bindir / 'verdi'), *args], capture_output=True, text=True, check=False, env=env)
 
 
+def create_postgres_database(pg: dict, name: str) -> tuple[str, str]:
+    """Create a database user and database ``name`` (idempotent); return (user, password).
+
+    ``verdi presto --use-postgres`` hard-codes the en_US.UTF-8 locale, which many servers lack
+    (Debian's default cluster here is C.UTF-8): the database is created with the server's default
+    locale instead, from template0.
+    """
+    import secrets
+
+    import psycopg
+    from psycopg import sql
+
+    user, password = name.replace('-', '_'), secrets.token_hex(12)
+    dsn = f'host={pg["hostname"]} port={pg["port"]} user={pg["username"]} password={pg["password"]} dbname=postgres'
+    try:
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            roles = connection.execute('SELECT 1 FROM pg_roles WHERE rolname = %s', (user,)).fetchall()
+            verb = 'ALTER' if roles else 'CREATE'
+            connection.execute(f'{verb} USER "{user}" WITH PASSWORD {sql.quote(password)}')
+            if not connection.execute('SELECT 1 FROM pg_database WHERE datname = %s', (name,)).fetchall():
+                connection.execute(f'CREATE DATABASE "{name}" OWNER "{user}" ENCODING \'UTF8\' TEMPLATE template0')
+    except psycopg.Error as exception:
+        raise SetupError(f'cannot create the PostgreSQL database on {pg["hostname"]}:{pg["port"]}: {exception}') from exception
+    return user, password
+
+
+def production_profile_arguments(config: dict, name: str) -> list[str]:
+    """`verdi profile setup core.psql_dos` arguments for a fresh database and the RabbitMQ broker."""
+    from aiida.manage.configuration.settings import AiiDAConfigPathResolver
+
+    pg = config['postgres']
+    user, password = create_postgres_database(pg, name)
+    repository = AiiDAConfigPathResolver().aiida_path / 'repository' / name
+    return [
+        'profile', 'setup', 'core.psql_dos', '--non-interactive', '--profile-name', name, '--email', config['email'],
+        '--first-name', 'SiOx', '--last-name', 'User', '--institution', 'aiida-siox',
+        '--database-hostname', pg['hostname'], '--database-port', str(pg['port']), '--database-username', user,
+        '--database-password', password, '--database-name', name, '--repository-uri', f'file://{repository}',
+        '--broker', 'core.rabbitmq',
+    ]  # fmt: skip
+
+
 def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool, echo: Callable[[str], None]) -> str:
     """Create the embedded (SQLite + ZeroMQ) or production (PostgreSQL + RabbitMQ) profile if missing; load it."""
     from aiida import load_profile
@@ -46,19 +88,17 @@ def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool,
 
     config = read_config(config_dir, 'profiles', 'production' if production else 'embedded')
     name = name or config['profile']
-    if name in get_config().profile_names:
+    if name in get_config(create=True).profile_names:
         echo(f'  profile {name}: exists')
     else:
-        args = ['presto', '--profile-name', name, '--email', config['email']]
         if production:
-            pg = config['postgres']
-            args += ['--use-postgres', '--postgres-hostname', pg['hostname'], '--postgres-port', str(pg['port'])]
-            args += ['--postgres-username', pg['username'], '--postgres-password', pg['password']]
+            args = production_profile_arguments(config, name)
         else:
-            args.append('--use-zeromq')
+            args = ['presto', '--profile-name', name, '--email', config['email'], '--use-zeromq']
         result = verdi(*args)
         if result.returncode != 0:
-            raise SetupError(f'`verdi {" ".join(args)}` failed:\n{result.stdout}{result.stderr}')
+            shown = ' '.join('***' if previous == '--database-password' else arg for previous, arg in zip(['', *args], args, strict=True))
+            raise SetupError(f'`verdi {shown}` failed:\n{result.stdout}{result.stderr}')
         echo(f'  profile {name}: created ({config["storage"]} + {config["broker"]})')
         reset_config()  # the config file changed on disk under this process
     load_profile(name, allow_switch=True)

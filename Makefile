@@ -1,0 +1,34 @@
+# Two entry points (see README): `make demo` sets everything up and runs the demo; `make test`
+# sets everything up and runs the full test suite. Both are safe to run again.
+VENV ?= .venv
+PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+DEBIAN_PACKAGES := quantum-espresso lammps lammps-data openmpi-bin python3-venv
+EXECUTABLES := pw.x xspectra.x pp.x ld1.x lmp mpirun
+
+.PHONY: demo test system-deps venv lint
+
+system-deps:
+	@if ! command -v $(EXECUTABLES) >/dev/null 2>&1 || [ ! -f /usr/share/lammps/potentials/SiO.tersoff ]; then \
+		echo "Installing Debian packages: $(DEBIAN_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(DEBIAN_PACKAGES); \
+	else echo "Debian packages present: $(EXECUTABLES)"; fi
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	# CPU wheel of PyTorch first, so that the package's `torch>=2.2` does not pull a CUDA build.
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: system-deps venv
+	$(VENV)/bin/siox demo
+
+test: system-deps venv
+	$(VENV)/bin/pytest -v -ra --durations=15
+
+lint: venv
+	$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .

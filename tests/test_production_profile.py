@@ -1,0 +1,66 @@
+"""The production profile for real: PostgreSQL storage + RabbitMQ broker + daemon, then cleaned up.
+
+Runs `siox setup --production` twice (idempotence), submits a real LAMMPS melt-quench through the
+daemon with `verdi run workchains/submit_melt_quench.py`, and deletes the profile and its database.
+The services are those of the machine (127.0.0.1:5432 trust auth, 127.0.0.1:5672 guest/guest).
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.services
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BIN = pathlib.Path(sys.executable).parent
+
+
+@pytest.fixture
+def production_profile(tmp_path):
+    """An isolated AiiDA config dir and a unique profile name; profile, daemon and database removed after."""
+    name = f'siox-prod-{uuid.uuid4().hex[:8]}'
+    env = {**os.environ, 'AIIDA_PATH': str(tmp_path), 'PATH': f'{BIN}{os.pathsep}{os.environ["PATH"]}'}
+
+    def sh(*args, check=True, timeout=600):
+        result = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f'{" ".join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}')
+        return result
+
+    yield name, sh
+    sh(BIN / 'verdi', '-p', name, 'daemon', 'stop', check=False)
+    sh(BIN / 'verdi', 'profile', 'delete', '--force', '--delete-data', name, check=False)
+    import psycopg
+
+    with psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'DROP USER IF EXISTS "{name.replace("-", "_")}"')
+
+
+def test_production_profile_runs_a_workflow_through_the_daemon(production_profile):
+    name, sh = production_profile
+    first = sh(BIN / 'siox', 'setup', '--production', '--profile', name, '--no-pseudos')
+    assert 'created (core.psql_dos + core.rabbitmq)' in first.stdout
+    assert 'code pw@localhost: created' in first.stdout
+
+    second = sh(BIN / 'siox', 'setup', '--production', '--profile', name, '--no-pseudos')
+    assert 'created' not in second.stdout  # idempotent: nothing is made twice
+    assert second.stdout.count(': exists') == 1 + 1 + 6  # profile, computer, six codes
+
+    status = sh(BIN / 'verdi', '-p', name, 'status', check=False).stdout
+    assert 'psql' in status.lower() or 'postgres' in status.lower()
+    assert 'rabbitmq' in status.lower() or 'amqp' in status.lower()
+
+    sh(BIN / 'verdi', '-p', name, 'daemon', 'start', '2')
+    script = ROOT / 'workchains' / 'submit_melt_quench.py'
+    run = sh(BIN / 'verdi', '-p', name, 'run', script, '--', '--x', '2.0', '--seed', '4', '--wait', timeout=900)
+    assert 'exit status 0' in run.stdout, run.stdout + run.stderr
+    density = float(run.stdout.split('density')[1].split()[0])
+    assert 1.5 < density < 3.5
+
+    listing = sh(BIN / 'verdi', '-p', name, 'process', 'list', '-a', '-p', '1').stdout
+    assert 'LammpsRawCalculation' in listing and 'Finished [0]' in listing
