@@ -82,7 +82,8 @@ def write_report(node, output: pathlib.Path) -> pathlib.Path:
             '',
             f'- device {metrics["device"]}, {metrics["n_train"]} train / {metrics["n_test"]} test sites, '
             f'{metrics["training_seconds"]:.1f} s',
-            f'- charge RMSE train {metrics["charge_rmse_train"]:.3f} e, test {metrics["charge_rmse_test"]:.3f} e',
+            f'- charge RMSE train {metrics["charge_rmse_train"]:.3f} e, test {metrics["charge_rmse_test"]:.3f} e '
+            f'(R2 test {metrics["charge_r2_test"] if metrics["charge_r2_test"] is None else round(metrics["charge_r2_test"], 3)})',
             f'- RDF RMSE train {metrics["rdf_rmse_train"]:.3f}, test {metrics["rdf_rmse_test"]:.3f}',
             f'- models: `{node.outputs.training.charge_model.uuid}` (charge), `{node.outputs.training.rdf_model.uuid}` (RDF)',
             '',

@@ -92,10 +92,11 @@ def train_model(model, x, y, config, epochs, device, log_prefix):
     return model, np.array(history)
 
 
-def rmse_r2(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, float]:
+def rmse_r2(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, float | None]:
+    """RMSE and R2; R2 is None (JSON null) when undefined, e.g. for a single test site."""
     rmse = float(np.sqrt(np.mean((y_true - y_pred) ** 2)))
     denom = float(np.sum((y_true - y_true.mean()) ** 2))
-    r2 = 1.0 - float(np.sum((y_true - y_pred) ** 2)) / denom if denom > 0 else float('nan')
+    r2 = 1.0 - float(np.sum((y_true - y_pred) ** 2)) / denom if denom > 1e-12 else None
     return rmse, r2
 
 
