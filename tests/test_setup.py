@@ -1,0 +1,34 @@
+"""`siox setup` pieces against the test profile: idempotent codes, clear errors for missing programs."""
+
+import shutil
+
+import pytest
+from aiida import orm
+
+from aiida_siox.cli.setup import DEFAULT_CONFIG_DIR, SetupError, ensure_codes, ensure_computer
+
+
+def test_setup_twice_creates_nothing_twice(siox_setup):
+    before = orm.QueryBuilder().append(orm.InstalledCode).count()
+    messages = []
+    computer = ensure_computer(DEFAULT_CONFIG_DIR, messages.append)
+    codes = ensure_codes(DEFAULT_CONFIG_DIR, computer, messages.append)
+    assert orm.QueryBuilder().append(orm.InstalledCode).count() == before
+    assert all('exists' in m for m in messages), messages
+    assert {c.pk for c in codes.values()} == {c.pk for c in siox_setup['codes'].values()}
+    assert codes['pw'].default_calc_job_plugin == 'quantumespresso.pw'
+
+
+def test_missing_executable_names_its_debian_package(siox_setup, tmp_path):
+    config_dir = tmp_path / 'setup_profiles'
+    shutil.copytree(DEFAULT_CONFIG_DIR, config_dir)
+    pw = config_dir / 'codes' / 'pw.yaml'
+    pw.write_text(pw.read_text().replace('executable: pw.x', 'executable: pw-not-installed.x'))
+    computer = siox_setup['computer']
+    with pytest.raises(SetupError, match=r'pw-not-installed\.x \(install the Debian package `quantum-espresso`\)'):
+        ensure_codes(config_dir, computer, print)
+
+
+def test_missing_config_file_says_where_to_point(tmp_path):
+    with pytest.raises(SetupError, match='--config-dir'):
+        ensure_computer(tmp_path, print)
