@@ -8,7 +8,7 @@ from aiida.engine import ToContext, WorkChain
 from aiida.plugins import CalculationFactory, WorkflowFactory
 
 from aiida_siox.calculations.bader import BaderCalculation
-from aiida_siox.workflows.pseudopotentials import pseudos_for_structure
+from aiida_siox.workflows.scf_inputs import pw_base_inputs
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
 PpCalculation = CalculationFactory('quantumespresso.pp')
@@ -36,9 +36,7 @@ class BaderWorkChain(WorkChain):
 
     def run_scf(self):
         scf = self.exposed_inputs(PwBaseWorkChain, namespace='scf')
-        structure = self.inputs.structure
-        pw = {**scf['pw'], 'structure': structure, 'pseudos': pseudos_for_structure(structure, scf['pw']['pseudos'])}
-        inputs = {**scf, 'pw': pw, 'metadata': {'call_link_label': 'paw_scf'}}
+        inputs = pw_base_inputs(scf, self.inputs.structure, 'paw_scf')
         return ToContext(scf=self.submit(PwBaseWorkChain, **inputs))
 
     def run_pp(self):

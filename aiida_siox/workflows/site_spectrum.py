@@ -9,7 +9,7 @@ from aiida.plugins import CalculationFactory, DataFactory, WorkflowFactory
 
 from aiida_siox.calculations.spectra import align_site_spectrum, isotropic_site_spectrum
 from aiida_siox.calculations.structure_edit import ABSORBER_KIND, absorber_species_index, mark_absorber
-from aiida_siox.workflows.pseudopotentials import pseudos_for_structure
+from aiida_siox.workflows.scf_inputs import pw_base_inputs
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
 XspectraBaseWorkChain = WorkflowFactory('xspec.xspectra.base')
@@ -57,13 +57,8 @@ class SiteSpectrumWorkChain(WorkChain):
         self.ctx.xiabs = absorber_species_index(marked.get_kind_names())
         parameters = scf['pw']['parameters'].get_dict()
         parameters.setdefault('SYSTEM', {})['tot_charge'] = 1.0  # full core hole: the 1s electron is removed
-        pw = {
-            **scf['pw'],
-            'parameters': orm.Dict(parameters),
-            'structure': marked,
-            'pseudos': pseudos_for_structure(marked, {**scf['pw']['pseudos'], ABSORBER_KIND: self.inputs.core_hole_pseudo}),
-        }
-        inputs = {**scf, 'pw': pw, 'metadata': {'call_link_label': 'core_hole_scf'}}
+        extra = {ABSORBER_KIND: self.inputs.core_hole_pseudo}
+        inputs = pw_base_inputs(scf, marked, 'core_hole_scf', parameters=orm.Dict(parameters), extra_pseudos=extra)
         self.ctx.polarisations = list(POLARISATIONS)
         self.ctx.spectra = {}
         return ToContext(core_hole=self.submit(PwBaseWorkChain, **inputs))

@@ -13,7 +13,7 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, append_, while_
 from aiida.plugins import WorkflowFactory
 
-from aiida_siox.workflows.pseudopotentials import pseudos_for_structure
+from aiida_siox.workflows.scf_inputs import pw_base_inputs
 from aiida_siox.workflows.site_spectrum import SiteSpectrumWorkChain
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
@@ -64,9 +64,7 @@ class SiteXanesWorkChain(WorkChain):
 
     def run_ground_state(self):
         scf = self.exposed_inputs(SiteSpectrumWorkChain)['scf']
-        structure = self.inputs.structure
-        pw = {**scf['pw'], 'structure': structure, 'pseudos': pseudos_for_structure(structure, scf['pw']['pseudos'])}
-        inputs = {**scf, 'pw': pw, 'metadata': {'call_link_label': 'ground_state_scf'}}
+        inputs = pw_base_inputs(scf, self.inputs.structure, 'ground_state_scf')
         return ToContext(ground=self.submit(PwBaseWorkChain, **inputs))
 
     def inspect_ground_state(self):
