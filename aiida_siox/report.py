@@ -30,6 +30,16 @@ def plot_spectra(dataset, path: pathlib.Path) -> None:
     plt.close(fig)
 
 
+def validation_of(structure) -> dict | None:
+    """Outputs of the ``validate_quenched_structure`` run on ``structure``, if any."""
+    from aiida import orm
+
+    for link in structure.base.links.get_outgoing(node_class=orm.CalcFunctionNode).all():
+        if link.node.process_label == 'validate_quenched_structure':
+            return {'validation': link.node.outputs.validation, 'coordination_histogram': link.node.outputs.coordination_histogram}
+    return None
+
+
 def write_report(node, output: pathlib.Path) -> pathlib.Path:
     """Write ``report.md``, ``summary.json`` and PNGs for the workchain ``node`` into ``output``."""
     output.mkdir(parents=True, exist_ok=True)
@@ -44,14 +54,23 @@ def write_report(node, output: pathlib.Path) -> pathlib.Path:
         '',
         '## Structures',
         '',
-        '| label | formula | density (g/cm3) | min. distance (A) | structure node |',
-        '| --- | --- | --- | --- | --- |',
+        '| label | formula | density (g/cm3) | min. distance (A) | largest void (A) | four-fold Si | structure node |',
+        '| --- | --- | --- | --- | --- | --- | --- |',
     ]
+    histograms = []
     for label, structure in sorted(node.outputs.structures.items()):
         summary = structure.creator.outputs.summary.get_dict()
+        checks = validation_of(structure)
+        void = f'{checks["validation"]["largest_void_radius_A"]:.2f}' if checks else '-'
+        fourfold = f'{checks["validation"]["fraction_fourfold_si"]:.2f}' if checks else '-'
         lines.append(
-            f'| {label} | {summary["formula"]} | {summary["density_g_cm3"]:.3f} | {summary["min_distance_A"]:.3f} | `{structure.uuid}` |'
+            f'| {label} | {summary["formula"]} | {summary["density_g_cm3"]:.3f} | {summary["min_distance_A"]:.3f} | {void} | {fourfold} '
+            f'| `{structure.uuid}` |'
         )
+        if checks:
+            (output / f'coordination_{label}.png').write_bytes(checks['coordination_histogram'].get_content(mode='rb'))
+            histograms.append(f'![coordination classes, {label}](coordination_{label}.png)')
+    lines += ['', *histograms]
     lines += [
         '',
         '## Sites',

@@ -88,3 +88,25 @@ def test_bader_on_quartz_non_cubic_grid(builder_inputs):
     si, o = charges[symbols == 'Si'], charges[symbols == 'O']
     assert np.all((si > 3.0) & (si < 3.4)), si
     assert np.all((o > -1.7) & (o < -1.5)), o
+
+
+def test_bader_on_crystalline_silicon_is_neutral(builder_inputs):
+    """Every atom of c-Si (2-atom fcc cell: a non-cubic, oblique grid) within 0.05 e of zero."""
+    from ase.build import bulk
+
+    from aiida_siox.workflows.bader import BaderWorkChain
+
+    bader = builder_inputs.structure.bader
+    silicon = orm.StructureData(ase=bulk('Si', 'diamond', 5.43))
+    scf = dict(bader.scf)
+    kpoints = orm.KpointsData()
+    kpoints.set_kpoints_mesh([4, 4, 4])  # a semiconductor needs k-points; Gamma alone is not Si
+    scf['kpoints'] = kpoints
+    results, node = run_get_node(BaderWorkChain, structure=silicon, scf=scf, pp_code=bader.pp_code, bader=bader.bader)
+    assert node.is_finished_ok, node.exit_message
+    summary = results['summary'].get_dict()
+    assert summary['valence_electrons'] == 8
+    assert summary['total_population'] == pytest.approx(8.0, abs=0.05)
+    charges = results['charges'].get_array('charge')
+    assert charges.shape == (2,)
+    assert np.all(np.abs(charges) < 0.05), charges

@@ -20,7 +20,8 @@ def test_script_carries_the_seed_and_schedule():
     params = lammps_io.MeltQuenchParameters(seed=12345, hold_steps=77, cool_steps=88)
     script = lammps_io.melt_quench_script(params)
     assert 'velocity all create 300.0 12345' in script
-    assert 'run 77' in script and 'run 88' in script
+    # heat 10000 (default), then hold 77 and cool 88 steps, on absolute timesteps
+    assert '"run 10077 upto start 10000 stop 10077"' in script and '"run 10165 upto start 10077 stop 10165"' in script
     assert 'pair_coeff * * SiO.tersoff Si O' in script
     assert 'box/relax iso 1.01325' in script
 

@@ -18,35 +18,6 @@ def protocol_builder(siox_setup):
     return make
 
 
-def run_melt_quench(builder, structure, seed):
-    from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
-
-    md = builder.structure.md
-    parameters = orm.Dict({**md.parameters.get_dict(), 'seed': seed})
-    return run_get_node(MeltQuenchWorkChain, structure=structure, parameters=parameters, potential=md.potential, lammps=md.lammps)
-
-
-def test_melt_quench_seeds_are_explicit_and_reproducible(protocol_builder):
-    from aiida_siox.calculations.structure_builder import build_amorphous_seed
-
-    builder = protocol_builder([1.0], [1])
-    start = build_amorphous_seed(orm.Float(1.0), orm.Int(5), orm.Int(2))
-    (a, node_a), (b, _), (c, _) = (run_melt_quench(builder, start, seed) for seed in (11, 11, 12))
-    assert node_a.is_finished_ok
-    pos = [r['structure'].get_ase().positions for r in (a, b, c)]
-    assert np.allclose(pos[0], pos[1], atol=1e-6)  # same seed: same structure
-    assert not np.allclose(pos[0], pos[2], atol=1e-2)  # another seed: another structure
-    summary = a['summary'].get_dict()
-    assert summary['formula'] == 'O12Si12'
-    assert 1.6 < summary['density_g_cm3'] < 3.2
-    assert summary['min_distance_A'] > 1.3  # no overlapping atoms
-    thermo = a['thermo']
-    assert thermo.get_array('temperature_K').max() > 3000  # it really melted
-    assert thermo.get_array('temperature_K')[-1] < 100  # and was quenched
-    lammps_job = next(n for n in node_a.called if n.process_label == 'LammpsRawCalculation')
-    assert 'velocity all create 300.0 11 ' in lammps_job.inputs.script.get_content()
-
-
 @pytest.fixture(scope='module')
 def pipeline(protocol_builder):
     builder = protocol_builder([1.0], [3], overrides={'training': {'charge_epochs': 30, 'rdf_epochs': 30}})
@@ -100,3 +71,48 @@ def test_every_row_links_back_to_structure_seed_and_site(pipeline):
         assert seed_query.distinct().count() >= 1  # the seed node is an ancestor of the quenched structure
         charges = orm.load_node(row['charges'])
         assert charges.creator.process_label == 'BaderCalculation'
+
+
+def test_structure_averages_and_validation_are_in_the_graph(pipeline):
+    results, _ = pipeline
+    dataset, averages = results['dataset'], results['averages']
+    assert averages.get_array('structure').tolist() == [results['structures']['x1p00_seed3'].uuid]
+    assert averages.get_array('n_sites').tolist() == [2]
+    assert np.allclose(averages.get_array('mean_spectrum')[0], dataset.get_array('spectra').mean(axis=0))
+    assert averages.get_array('mean_charge')[0] == pytest.approx(dataset.get_array('charge').mean())
+    assert averages.creator.process_label == 'structure_averages'
+    assert dataset.uuid in [n.uuid for n in averages.creator.base.links.get_incoming().all_nodes()]
+    structure = results['structures']['x1p00_seed3']
+    checks = [link.node for link in structure.base.links.get_outgoing(node_class=orm.CalcFunctionNode).all()]
+    validation = next(n for n in checks if n.process_label == 'validate_quenched_structure').outputs.validation
+    assert validation['valid'] and validation['formula'] == 'Si12O12'
+
+
+@pytest.mark.parametrize('suffix', ['.npz', '.csv'])
+def test_dataset_export_and_reimport(pipeline, aiida_profile, tmp_path, suffix):
+    from click.testing import CliRunner
+
+    from aiida_siox.cli import siox
+
+    results, node = pipeline
+    path = tmp_path / f'dataset{suffix}'
+    exported = CliRunner().invoke(siox, ['dataset', 'export', str(node.pk), '-o', str(path), '-p', aiida_profile.name])
+    assert exported.exit_code == 0, exported.output
+    assert '2 rows written' in exported.output
+    imported = CliRunner().invoke(siox, ['dataset', 'import', str(path), '-p', aiida_profile.name])
+    assert imported.exit_code == 0, imported.output
+    copy = orm.load_node(int(imported.output.split('ArrayData<')[1].split('>')[0]))
+    for name in ('spectra', 'charge', 'rdf', 'x', 'seed', 'site', 'n_o', 'n_si'):
+        assert np.array_equal(copy.get_array(name), results['dataset'].get_array(name)), name
+    if suffix == '.npz':
+        uuids = np.load(path)['spectrum_uuid'].tolist()
+        assert uuids == [row['spectrum'] for row in results['manifest']['rows']]
+    bad = tmp_path / f'bad{suffix}'
+    if suffix == '.csv':
+        bad.write_text(path.read_text().replace('spectrum_0', 'spectrum_zero'))
+    else:
+        arrays = dict(np.load(path))
+        arrays['energy'] = arrays['energy'] + 1
+        np.savez(bad, **arrays)
+    refused = CliRunner().invoke(siox, ['dataset', 'import', str(bad), '-p', aiida_profile.name])
+    assert refused.exit_code == 1 and 'is not a valid dataset' in refused.output

@@ -1,7 +1,7 @@
 """The production profile for real: PostgreSQL storage + RabbitMQ broker + daemon, then cleaned up.
 
 Runs `siox setup --production` twice (idempotence), submits a real LAMMPS melt-quench through the
-daemon with `verdi run workchains/submit_melt_quench.py`, and deletes the profile and its database.
+daemon with `verdi run workchains/submit_structures.py`, and deletes the profile and its database.
 The services are those of the machine (127.0.0.1:5432 trust auth, 127.0.0.1:5672 guest/guest).
 """
 
@@ -56,10 +56,18 @@ def test_production_profile_runs_a_workflow_through_the_daemon(production_profil
     assert 'rabbitmq' in status.lower() or 'amqp' in status.lower()
 
     sh(BIN / 'verdi', '-p', name, 'daemon', 'start', '2')
-    script = ROOT / 'workchains' / 'submit_melt_quench.py'
-    run = sh(BIN / 'verdi', '-p', name, 'run', script, '--', '--x', '2.0', '--seed', '4', '--wait', timeout=900)
-    assert 'exit status 0' in run.stdout, run.stdout + run.stderr
-    density = float(run.stdout.split('density')[1].split()[0])
+    script = ROOT / 'workchains' / 'submit_structures.py'
+    group = 'siox/test-production'
+    args = ('--compositions', '2.0', '--seeds', '4', '--supercell', '2', '--group', group, '--wait')
+    run = sh(BIN / 'verdi', '-p', name, 'run', script, '--', *args, check=False, timeout=900)
+    assert run.returncode == 0 and 'failed: none' in run.stdout, run.stdout + run.stderr
+
+    table = sh(BIN / 'siox', 'structures', group, '--profile', name).stdout
+    rows = [line for line in table.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
+    assert len(rows) == 1, table
+    row = rows[0]
+    assert 'valid' in row and 'INVALID' not in row, table
+    density = float(row.split()[4])  # pk x seed formula density ...
     assert 1.5 < density < 3.5
 
     listing = sh(BIN / 'verdi', '-p', name, 'process', 'list', '-a', '-p', '1').stdout

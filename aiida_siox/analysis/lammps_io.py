@@ -31,6 +31,7 @@ class MeltQuenchParameters:
     cool_steps: int = 3000000
     melt_ensemble: str = 'npt'  # 'nvt' keeps the volume while molten (tiny cells blow up under NPT)
     thermo_every: int = 1000
+    restart_every: int = 10000  # a killed job resumes from the last restart.<step> file
     t_damp_ps: float = 0.1
     p_damp_ps: float = 1.0
 
@@ -39,7 +40,7 @@ class MeltQuenchParameters:
             raise ValueError(f'LAMMPS seed must be an integer in [1, 900000000), got {self.seed!r}')
         if self.melt_ensemble not in ('npt', 'nvt'):
             raise ValueError(f"melt_ensemble must be 'npt' or 'nvt', got {self.melt_ensemble!r}")
-        for name in ('heat_steps', 'hold_steps', 'cool_steps', 'thermo_every'):
+        for name in ('heat_steps', 'hold_steps', 'cool_steps', 'thermo_every', 'restart_every'):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f'{name} must be a positive integer, got {getattr(self, name)!r}')
 
@@ -98,21 +99,46 @@ def read_lammps_data(text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     return symbols, positions, cell
 
 
-def melt_quench_script(params: MeltQuenchParameters, data_file: str = 'structure.data', potential_file: str = 'SiO.tersoff') -> str:
-    """LAMMPS input for heat -> hold -> linear cool -> box/relax minimisation, seeded explicitly."""
+def melt_quench_script(
+    params: MeltQuenchParameters,
+    data_file: str = 'structure.data',
+    potential_file: str = 'SiO.tersoff',
+    restart_file: str | None = None,
+) -> str:
+    """LAMMPS input for heat -> hold -> linear cool -> box/relax minimisation, seeded explicitly.
+
+    Every phase runs ``run END upto start BEGIN stop END`` on absolute timesteps, and restart files
+    ``restart.<step>`` are written every ``restart_every`` steps. The same script with
+    ``restart_file`` set therefore resumes a killed job where its last restart file left it: the
+    phases already done run zero steps, the interrupted one continues its temperature ramp from the
+    right point, and the thermostat/barostat state comes back from the restart file.
+    """
     p = params
-    melt_fix = (
-        f'fix md all npt temp {{t0}} {{t1}} {p.t_damp_ps} iso {ATM_IN_BAR} {ATM_IN_BAR} {p.p_damp_ps}'
-        if p.melt_ensemble == 'npt'
-        else f'fix md all nvt temp {{t0}} {{t1}} {p.t_damp_ps}'
-    )
-    npt_fix = f'fix md all npt temp {{t0}} {{t1}} {p.t_damp_ps} iso {ATM_IN_BAR} {ATM_IN_BAR} {p.p_damp_ps}'
+    heat_end = p.heat_steps
+    hold_end = heat_end + p.hold_steps
+    cool_end = hold_end + p.cool_steps
+
+    def fix(ensemble: str, t0: float, t1: float) -> str:
+        if ensemble == 'npt':
+            return f'fix md all npt temp {t0} {t1} {p.t_damp_ps} iso {ATM_IN_BAR} {ATM_IN_BAR} {p.p_damp_ps}'
+        return f'fix md all nvt temp {t0} {t1} {p.t_damp_ps}'
+
+    def phase(end: int, fix_command: str, begin: int) -> str:
+        # Skipped when a resumed job is already past it (`run N upto` refuses N < step).
+        return f'if "${{step}} < {end}" then "{fix_command}" "run {end} upto start {begin} stop {end}" "unfix md"'
+
     trace = ' '.join(f'${{{name}}}' for name in ('step', 'time', 'temp', 'press', 'density', 'pe', 'vol'))
-    return f"""# aiida-siox melt-quench (Tersoff SiO, Munetoh 2007), seed {p.seed}
-units metal
+    if restart_file is None:
+        start = f"""units metal
 atom_style atomic
 boundary p p p
-read_data {data_file}
+read_data {data_file}"""
+        velocities = f'velocity all create {p.initial_temperature} {p.seed} dist gaussian mom yes rot yes'
+    else:
+        start = f'read_restart {restart_file}'
+        velocities = f'# resumed from {restart_file}: velocities and thermostat state come from the restart file'
+    return f"""# aiida-siox melt-quench (Tersoff SiO, Munetoh 2007), seed {p.seed}
+{start}
 pair_style tersoff
 pair_coeff * * {potential_file} Si O
 neighbor 2.0 bin
@@ -129,24 +155,18 @@ variable vol equal vol
 thermo_style custom step time temp press density pe vol
 thermo {p.thermo_every}
 fix trace all print {p.thermo_every} "{trace}" file thermo.dat screen no title "# {' '.join(THERMO_COLUMNS)}"
+restart {p.restart_every} restart.*
 
-velocity all create {p.initial_temperature} {p.seed} dist gaussian mom yes rot yes
+{velocities}
 
-# 1. heat
-{melt_fix.format(t0=p.initial_temperature, t1=p.melt_temperature)}
-run {p.heat_steps}
-unfix md
-# 2. hold molten
-{melt_fix.format(t0=p.melt_temperature, t1=p.melt_temperature)}
-run {p.hold_steps}
-unfix md
-write_restart melt.restart
-# 3. linear cool, always NPT at 1 atm
-{npt_fix.format(t0=p.melt_temperature, t1=p.final_temperature)}
-run {p.cool_steps}
-unfix md
+# 1. heat (steps 0-{heat_end})
+{phase(heat_end, fix(p.melt_ensemble, p.initial_temperature, p.melt_temperature), 0)}
+# 2. hold molten (steps {heat_end}-{hold_end})
+{phase(hold_end, fix(p.melt_ensemble, p.melt_temperature, p.melt_temperature), heat_end)}
+# 3. linear cool, always NPT at 1 atm (steps {hold_end}-{cool_end})
+{phase(cool_end, fix('npt', p.melt_temperature, p.final_temperature), hold_end)}
 unfix trace
-write_restart quench.restart
+restart 0
 # 4. minimise positions and cell at 1 atm
 fix relax all box/relax iso {ATM_IN_BAR} vmax 0.001
 min_style cg
@@ -157,10 +177,40 @@ write_data final.data
 """
 
 
+def total_steps(params: MeltQuenchParameters) -> int:
+    """Number of MD steps of the schedule (minimisation not included)."""
+    return params.heat_steps + params.hold_steps + params.cool_steps
+
+
+def latest_restart(filenames: list[str]) -> tuple[str, int] | None:
+    """The restart file ``restart.<step>`` with the highest step among ``filenames``, or None."""
+    steps = [(int(name.split('.', 1)[1]), name) for name in filenames if name.startswith('restart.') and name.split('.', 1)[1].isdigit()]
+    if not steps:
+        return None
+    step, name = max(steps)
+    return name, step
+
+
+def stitch_thermo(segments: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One trace from the traces of successive (resumed) jobs: each later segment replaces the
+    earlier ones from its first step on, since a resumed job repeats the steps after its restart file."""
+    if not segments:
+        raise ValueError('no thermo trace to stitch')
+    result = {name: values.copy() for name, values in segments[0].items()}
+    for segment in segments[1:]:
+        keep = result['step'] < segment['step'][0]
+        result = {name: np.concatenate([result[name][keep], segment[name]]) for name in result}
+    return result
+
+
 def read_thermo(text: str) -> dict[str, np.ndarray]:
-    """Parse ``thermo.dat`` into one array per column of :data:`THERMO_COLUMNS`."""
+    """Parse ``thermo.dat`` into one array per column of :data:`THERMO_COLUMNS`.
+
+    A job killed mid-write can leave a truncated last line: rows without every column are dropped.
+    A step printed twice (the last step of one phase is the first of the next) is kept once.
+    """
     rows = [line.split() for line in text.splitlines() if line.strip() and not line.startswith('#')]
-    if not rows:
-        raise ValueError('thermo trace is empty')
-    data = np.array(rows, float)
+    rows = [row for row in rows if len(row) == len(THERMO_COLUMNS)]
+    data = np.array(rows, float).reshape(-1, len(THERMO_COLUMNS))
+    data = data[np.r_[np.diff(data[:, 0]) > 0, True]] if len(data) else data
     return {name: data[:, i] for i, name in enumerate(THERMO_COLUMNS)}

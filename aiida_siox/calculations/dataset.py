@@ -8,6 +8,7 @@ from aiida.engine import calcfunction
 
 from aiida_siox.analysis import rdf
 from aiida_siox.analysis.spectrum import ML_GRID
+from aiida_siox.analysis.structure_averages import average_by_structure
 
 
 @calcfunction
@@ -92,3 +93,21 @@ def assemble_dataset(**kwargs: orm.Data) -> dict[str, orm.Data]:
     table.set_array('n_o', np.array(columns['n_o'], int))
     table.set_array('n_si', np.array(columns['n_si'], int))
     return {'dataset': table, 'manifest': orm.Dict({'rows': rows, 'missing': missing, 'n_rows': len(rows)})}
+
+
+@calcfunction
+def structure_averages(dataset: orm.ArrayData, manifest: orm.Dict) -> orm.ArrayData:
+    """Per structure: mean aligned spectrum, mean Bader charge and mean RDF over its sites in the dataset."""
+    rows = manifest['rows']
+    averages = average_by_structure(
+        [row['structure'] for row in rows], dataset.get_array('spectra'), dataset.get_array('charge'), dataset.get_array('rdf')
+    )
+    first = {row['structure']: row for row in reversed(rows)}
+    node = orm.ArrayData()
+    for name, values in averages.items():
+        node.set_array(name, values)
+    node.set_array('x', np.array([first[key]['x'] for key in averages['structure']], float))
+    node.set_array('seed', np.array([first[key]['seed'] for key in averages['structure']], int))
+    node.set_array('energy', dataset.get_array('energy'))
+    node.set_array('r', dataset.get_array('r'))
+    return node

@@ -25,9 +25,27 @@ def prepare_melt_quench(structure: orm.StructureData, parameters: orm.Dict) -> d
 
 
 @calcfunction
-def parse_melt_quench(retrieved: orm.FolderData, initial_structure: orm.StructureData) -> dict[str, orm.Data]:
-    """Quenched structure, thermodynamic trace and a summary from a finished melt-quench job."""
-    symbols, positions, cell = lammps_io.read_lammps_data(retrieved.base.repository.get_object_content('final.data'))
+def prepare_melt_quench_resume(retrieved: orm.FolderData, parameters: orm.Dict, restart_name: orm.Str) -> dict[str, orm.SinglefileData]:
+    """The restart file of an interrupted job and the script that resumes the schedule from it."""
+    params = lammps_io.MeltQuenchParameters(**parameters.get_dict())
+    content = retrieved.base.repository.get_object_content(restart_name.value, mode='rb')
+    script = lammps_io.melt_quench_script(params, restart_file='resume.restart')
+    return {
+        'script': orm.SinglefileData(io.BytesIO(script.encode()), filename='input.in'),
+        'restart': orm.SinglefileData(io.BytesIO(content), filename='resume.restart'),
+    }
+
+
+@calcfunction
+def parse_melt_quench(initial_structure: orm.StructureData, **jobs: orm.Data) -> dict[str, orm.Data]:
+    """Quenched structure, thermodynamic trace and a summary from the job(s) of one melt-quench.
+
+    ``jobs`` holds ``job_<k>`` (retrieved folders, in the order they ran; the last one has
+    ``final.data``) and ``results_<k>`` (aiida-lammps' parsed results, for LAMMPS's own wall time).
+    The traces of resumed jobs are stitched into one.
+    """
+    folders = [jobs[key] for key in sorted(jobs) if key.startswith('job_')]
+    symbols, positions, cell = lammps_io.read_lammps_data(folders[-1].base.repository.get_object_content('final.data'))
     if symbols != initial_structure.get_ase().get_chemical_symbols():
         raise ValueError('atom order of the quenched structure differs from the input structure')
     structure = orm.StructureData(cell=cell.tolist())
@@ -35,7 +53,12 @@ def parse_melt_quench(retrieved: orm.FolderData, initial_structure: orm.Structur
         structure.append_atom(position=position.tolist(), symbols=symbol)
     structure.base.extras.set_many(initial_structure.base.extras.all)
 
-    trace = lammps_io.read_thermo(retrieved.base.repository.get_object_content('thermo.dat'))
+    segments = [
+        lammps_io.read_thermo(folder.base.repository.get_object_content('thermo.dat'))
+        for folder in folders
+        if 'thermo.dat' in folder.base.repository.list_object_names()
+    ]
+    trace = lammps_io.stitch_thermo([segment for segment in segments if len(segment['step'])])
     thermo = orm.ArrayData()
     for name, values in trace.items():
         thermo.set_array(name, values)
@@ -44,11 +67,17 @@ def parse_melt_quench(retrieved: orm.FolderData, initial_structure: orm.Structur
     distances = ase.get_all_distances(mic=True)
     np.fill_diagonal(distances, np.inf)
     mass_g = ase.get_masses().sum() * 1.66053906660e-24
+    wall_times = [
+        jobs[key].get('compute_variables', {}).get('total_wall_time_seconds') for key in sorted(jobs) if key.startswith('results_')
+    ]
     summary = {
         'density_g_cm3': float(mass_g / (ase.get_volume() * 1e-24)),
         'min_distance_A': float(distances.min()),
         'n_atoms': len(ase),
         'formula': ase.get_chemical_formula(),
         'final_temperature_K': float(trace['temperature_K'][-1]),
+        'n_jobs': len(folders),
+        'first_step_per_job': [int(segment['step'][0]) for segment in segments if len(segment['step'])],
+        'lammps_wall_time_s': float(sum(t for t in wall_times if t is not None)),
     }
     return {'structure': structure, 'thermo': thermo, 'summary': orm.Dict(summary)}

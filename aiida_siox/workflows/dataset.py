@@ -16,14 +16,14 @@ from aiida.engine import ToContext, WorkChain, append_, if_, while_
 from aiida.plugins import DataFactory
 from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
-from aiida_siox.calculations.dataset import assemble_dataset
+from aiida_siox.calculations.dataset import assemble_dataset, structure_averages
 from aiida_siox.calculations.training import TrainingCalculation
+from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain, tersoff_potential
 from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
 
 UpfData = DataFactory('pseudo.upf')
-DEFAULT_TERSOFF = pathlib.Path('/usr/share/lammps/potentials/SiO.tersoff')
 #: Default job options for codes on the local machine (2 MPI ranks); clusters override them.
 LOCAL_OPTIONS = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2}, 'withmpi': True, 'max_wallclock_seconds': 3600}
 SERIAL_OPTIONS = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1}, 'withmpi': False, 'max_wallclock_seconds': 3600}
@@ -75,6 +75,7 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         spec.output_namespace('structures', valid_type=orm.StructureData, dynamic=True, help='Quenched structures by label.')
         spec.output('dataset', valid_type=orm.ArrayData)
         spec.output('manifest', valid_type=orm.Dict)
+        spec.output('averages', valid_type=orm.ArrayData, required=False, help='Per structure: mean spectrum, charge and RDF.')
         spec.expose_outputs(TrainingCalculation, namespace='training', namespace_options={'required': False})
         spec.exit_code(400, 'ERROR_CALIBRATION_FAILED', message='The alpha-quartz calibration failed with exit status {status}.')
         spec.exit_code(401, 'WARNING_SOME_STRUCTURES_FAILED', message='Structures {labels} failed; the dataset holds the others.')
@@ -111,11 +112,8 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         inputs = cls.get_protocol_inputs(protocol, overrides)
         mpi_options = {**LOCAL_OPTIONS, **(options or {})}
         serial_options = {**SERIAL_OPTIONS, 'max_wallclock_seconds': mpi_options['max_wallclock_seconds']}
-        if potential is None or isinstance(potential, pathlib.Path):
-            path = potential or DEFAULT_TERSOFF
-            if not path.exists():
-                raise FileNotFoundError(f'Tersoff potential {path} not found: install the Debian package lammps-data')
-            potential = orm.SinglefileData(path, filename='SiO.tersoff')
+        potential = tersoff_potential(potential)
+        md = MeltQuenchWorkChain.get_protocol_inputs(protocol, (overrides or {}).get('md'))
 
         xanes_settings, bader_settings, scf = inputs['xanes'], inputs['bader'], inputs['scf']
         families = {
@@ -178,7 +176,9 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
             'supercell': orm.Int(inputs['supercell']),
             'sites_per_structure': orm.Int(inputs['sites_per_structure']),
             'md': {
-                'parameters': orm.Dict({**inputs['md'], 'seed': 1}),
+                'parameters': orm.Dict({**md['parameters'], 'seed': 1}),  # each structure sets its own seed
+                'validation': orm.Dict(md['validation']),
+                'max_iterations': orm.Int(md['max_iterations']),
                 'potential': potential,
                 'lammps': {'code': codes['lmp'], 'metadata': {'options': mpi_options}},
             },
@@ -279,6 +279,7 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         result = assemble_dataset(**kwargs)
         self.out('dataset', result['dataset'])
         self.out('manifest', result['manifest'])
+        self.out('averages', structure_averages(result['dataset'], result['manifest']))
         self.out('calibration', self.ctx.calibration)
         self.ctx.dataset = result['dataset']
         self.report(f'dataset: {result["manifest"]["n_rows"]} sites, {len(result["manifest"]["missing"])} missing')

@@ -1,6 +1,6 @@
 """``SiOxStructureWorkChain``: one composition and seed, from random cell to per-site targets.
 
-build_amorphous_seed -> MeltQuenchWorkChain -> SiteXanesWorkChain -> BaderWorkChain -> site_rdfs.
+build_amorphous_seed -> MeltQuenchWorkChain (with validation) -> SiteXanesWorkChain -> BaderWorkChain -> site_rdfs.
 XANES and Bader run one after the other: on a small machine both at once oversubscribe the cores;
 on a cluster the parallelism comes from many structures and sites at once.
 """
@@ -40,6 +40,7 @@ class SiOxStructureWorkChain(WorkChain):
         spec.output('charges', valid_type=orm.ArrayData, required=False)
         spec.output('rdfs', valid_type=orm.ArrayData)
         spec.exit_code(400, 'ERROR_MD_FAILED', message='The melt-quench failed with exit status {status}.')
+        spec.exit_code(403, 'ERROR_STRUCTURE_INVALID', message='The quenched structure failed validation, skipped: {reasons}')
         spec.exit_code(410, 'ERROR_XANES_FAILED', message='XANES failed for every site (exit status {status}).')
         spec.exit_code(420, 'ERROR_BADER_FAILED', message='The Bader stage failed with exit status {status}.')
 
@@ -59,8 +60,13 @@ class SiOxStructureWorkChain(WorkChain):
         return ToContext(md=self.submit(MeltQuenchWorkChain, **inputs))
 
     def run_xanes(self):
-        if not self.ctx.md.is_finished_ok:
-            return self.exit_codes.ERROR_MD_FAILED.format(status=self.ctx.md.exit_status)
+        md = self.ctx.md
+        if md.exit_status == MeltQuenchWorkChain.exit_codes.ERROR_STRUCTURE_INVALID.status:
+            # Keep what was checked so the user can see why; spend no DFT on it.
+            self.out_many(self.exposed_outputs(md, MeltQuenchWorkChain, namespace='md'))
+            return self.exit_codes.ERROR_STRUCTURE_INVALID.format(reasons='; '.join(md.outputs.validation['reasons']))
+        if not md.is_finished_ok:
+            return self.exit_codes.ERROR_MD_FAILED.format(status=md.exit_status)
         self.out_many(self.exposed_outputs(self.ctx.md, MeltQuenchWorkChain, namespace='md'))
         self.ctx.structure = self.ctx.md.outputs.structure
         sites = select_sites(self.ctx.structure, self.inputs.sites_per_structure)

@@ -1,0 +1,61 @@
+"""AiiDA side of ``siox dataset export`` / ``import``: dataset nodes <-> tables on disk."""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+from aiida import orm
+
+from aiida_siox.analysis import dataset_table
+
+ARRAY_NAMES = ('spectra', 'energy', 'charge', 'rdf', 'r', 'x', 'seed', 'site', 'n_o', 'n_si')
+
+
+def load_dataset(identifier: str) -> orm.ArrayData:
+    """The dataset ArrayData of ``identifier``: the node itself, or the ``dataset`` output of a workchain."""
+    node = orm.load_node(identifier)
+    if isinstance(node, orm.WorkflowNode):
+        if 'dataset' not in node.outputs:
+            raise ValueError(
+                f'{node.process_label}<{node.pk}> has no dataset output (state: {node.process_state}, exit {node.exit_status})'
+            )
+        node = node.outputs.dataset
+    if not isinstance(node, orm.ArrayData) or 'spectra' not in node.get_arraynames():
+        raise ValueError(f'node {identifier} is not a dataset (ArrayData with spectra, charge, rdf, ...)')
+    return node
+
+
+def dataset_arrays(dataset: orm.ArrayData) -> dict[str, np.ndarray]:
+    """Arrays of a dataset node, with the UUID columns from the manifest of ``assemble_dataset``."""
+    arrays = {name: dataset.get_array(name) for name in ARRAY_NAMES}
+    creator = dataset.creator
+    if creator is not None and 'manifest' in creator.outputs:
+        rows = creator.outputs.manifest['rows']
+        arrays['structure_uuid'] = np.array([row['structure'] for row in rows])
+        arrays['spectrum_uuid'] = np.array([row['spectrum'] for row in rows])
+        arrays['charge_uuid'] = np.array([row['charges'] for row in rows])
+    return arrays
+
+
+def export_dataset(identifier: str, output: pathlib.Path) -> int:
+    """Write the dataset of ``identifier`` to ``output`` (.npz or .csv); return the number of rows."""
+    arrays = dataset_arrays(load_dataset(identifier))
+    if output.suffix == '.npz':
+        dataset_table.write_npz(arrays, output)
+    elif output.suffix == '.csv':
+        dataset_table.write_csv(arrays, output)
+    else:
+        raise ValueError(f'{output.name}: choose a .npz or .csv file name')
+    return len(arrays['charge'])
+
+
+def import_dataset(path: pathlib.Path, label: str | None = None) -> orm.ArrayData:
+    """Validate a user's table and store it as a dataset node (source file name in its extras)."""
+    arrays = dataset_table.read_table(path)
+    node = orm.ArrayData()
+    for name in ARRAY_NAMES:
+        node.set_array(name, np.asarray(arrays[name], int if name in dataset_table.INTEGER_COLUMNS else float))
+    node.label = label or f'imported from {path.name}'
+    node.base.extras.set('siox_imported_from', str(path.resolve()))
+    return node.store()

@@ -1,0 +1,95 @@
+"""Dataset table export/import: round trips and the errors a user's own table can get (no AiiDA)."""
+
+import numpy as np
+import pytest
+
+from aiida_siox.analysis.dataset_table import R_GRID, DatasetFormatError, read_table, validate_table, write_csv, write_npz
+from aiida_siox.analysis.spectrum import ML_GRID
+
+
+@pytest.fixture
+def table():
+    rng = np.random.default_rng(0)
+    n = 5
+    return {
+        'spectra': rng.random((n, 256)),
+        'energy': ML_GRID.copy(),
+        'charge': rng.normal(size=n),
+        'rdf': rng.random((n, 256)),
+        'r': R_GRID.copy(),
+        'x': np.array([0.0, 0.5, 1.0, 1.5, 2.0]),
+        'seed': np.arange(1, n + 1),
+        'site': np.arange(n),
+        'n_o': np.array([0, 1, 2, 3, 4]),
+        'n_si': np.array([4, 3, 2, 1, 0]),
+        'structure_uuid': np.array([f'uuid-{i}' for i in range(n)]),
+    }
+
+
+@pytest.mark.parametrize('suffix', ['.npz', '.csv'])
+def test_round_trip_is_exact(table, tmp_path, suffix):
+    path = tmp_path / f'data{suffix}'
+    (write_npz if suffix == '.npz' else write_csv)(table, path)
+    back = read_table(path)
+    for name, values in table.items():
+        if values.dtype.kind == 'U':
+            assert back[name].tolist() == values.tolist()
+        else:
+            assert np.array_equal(back[name], values), name  # repr() keeps every float bit
+    assert back['seed'].dtype.kind == 'i'
+
+
+def test_r_grid_is_the_bin_centres_of_the_rdf():
+    assert R_GRID[0] == pytest.approx(5.0 / 512) and R_GRID[-1] == pytest.approx(5.0 - 5.0 / 512)
+
+
+@pytest.mark.parametrize(
+    ('change', 'message'),
+    [
+        (lambda t: t.pop('charge'), 'missing arrays: charge'),
+        (lambda t: t.__setitem__('spectra', t['spectra'][:, :200]), r'spectra must have shape \(rows, 256\)'),
+        (lambda t: t.__setitem__('energy', t['energy'] + 1.0), 'energy must be the ML grid'),
+        (lambda t: t.__setitem__('r', np.linspace(0, 5, 256)), 'r must be the RDF grid'),
+        (lambda t: t['spectra'].__setitem__((3, 7), np.nan), r'spectra has NaN or infinite values in rows \[3\]'),
+        (lambda t: t['x'].__setitem__(0, 2.5), r'x must lie in \[0, 2\]'),
+        (lambda t: t.__setitem__('site', t['site'] + 0.5), 'site must hold integers'),
+        (lambda t: t.__setitem__('seed', t['seed'][:3]), r'seed must have one value per row \(5\)'),
+    ],
+)
+def test_bad_tables_are_refused_with_the_reason(table, change, message):
+    change(table)
+    with pytest.raises(DatasetFormatError, match=message):
+        validate_table(table)
+
+
+def test_bad_csv_files_are_refused(table, tmp_path):
+    path = tmp_path / 'data.csv'
+    write_csv(table, path)
+    lines = path.read_text().splitlines()
+    (tmp_path / 'short.csv').write_text('\n'.join([lines[0], lines[1], lines[2].rsplit(',', 1)[0]]) + '\n')
+    with pytest.raises(DatasetFormatError, match='line 3: 518 fields, the header has 519'):
+        read_table(tmp_path / 'short.csv')
+    (tmp_path / 'nocharge.csv').write_text('\n'.join(line.replace('charge', 'q', 1) for line in lines[:2]) + '\n')
+    with pytest.raises(DatasetFormatError, match='missing columns charge'):
+        read_table(tmp_path / 'nocharge.csv')
+    (tmp_path / 'text.csv').write_text('\n'.join([lines[0], lines[1].replace(lines[1].split(',')[5], 'abc', 1)]) + '\n')
+    with pytest.raises(DatasetFormatError, match='could not convert'):
+        read_table(tmp_path / 'text.csv')
+    with pytest.raises(DatasetFormatError, match=r'expected \.npz or \.csv'):
+        read_table(tmp_path / 'data.txt')
+
+
+def test_structure_averages_are_means_over_each_structures_sites():
+    from aiida_siox.analysis.structure_averages import average_by_structure
+
+    spectra = np.array([[1.0, 2.0], [3.0, 4.0], [10.0, 10.0]])
+    rdf = np.array([[0.0, 1.0], [2.0, 3.0], [5.0, 5.0]])
+    result = average_by_structure(['b', 'b', 'a'], spectra, np.array([1.0, 3.0, -2.0]), rdf)
+    assert result['structure'].tolist() == ['b', 'a']
+    assert result['n_sites'].tolist() == [2, 1]
+    assert result['mean_spectrum'].tolist() == [[2.0, 3.0], [10.0, 10.0]]
+    assert result['mean_charge'].tolist() == [2.0, -2.0]
+    assert result['std_charge'].tolist() == [1.0, 0.0]
+    assert result['mean_rdf'].tolist() == [[1.0, 2.0], [5.0, 5.0]]
+    with pytest.raises(ValueError, match='one entry per row'):
+        average_by_structure(['a'], spectra, np.zeros(3), rdf)
