@@ -34,3 +34,13 @@ def test_alignment_shifts_the_peak_onto_the_target():
 
 def test_ml_grid_is_the_papers():
     assert spectrum.ML_GRID[0] == 1830.0 and spectrum.ML_GRID[-1] == 1880.0 and len(spectrum.ML_GRID) == 256
+
+
+def test_edge_energy_is_the_interpolated_half_maximum_rise():
+    energy = np.linspace(0.0, 10.0, 11)
+    intensity = np.clip(energy - 3.0, 0.0, 4.0)  # rises from 3 eV, max 4 from 7 eV
+    assert spectrum.edge_energy(energy, intensity) == pytest.approx(5.0)
+    assert spectrum.edge_energy(energy, intensity, fraction=0.25) == pytest.approx(4.0)
+    assert spectrum.edge_energy(energy + 2.0, intensity) == pytest.approx(7.0)  # follows a shift
+    with pytest.raises(ValueError, match='fraction'):
+        spectrum.edge_energy(energy, intensity, fraction=0.0)

@@ -58,3 +58,20 @@ def align_spectrum(
     """
     shifted = np.asarray(energy, float) + delta_scf_ev + calibration_ev
     return np.interp(grid, shifted, np.asarray(intensity, float), left=0.0, right=0.0)
+
+
+def edge_energy(energy: np.ndarray, intensity: np.ndarray, fraction: float = 0.5) -> float:
+    """Edge position: the first energy at which the spectrum reaches ``fraction`` of its maximum.
+
+    Linear interpolation between grid points; the half-maximum rise is a robust edge marker for
+    broadened, unnormalised spectra (the inflection point is noisy on a coarse grid).
+    """
+    energy, intensity = np.asarray(energy, float), np.asarray(intensity, float)
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f'fraction must lie in (0, 1], got {fraction}')
+    level = fraction * intensity.max()
+    above = int(np.argmax(intensity >= level))
+    if above == 0:
+        return float(energy[0])
+    e0, e1, i0, i1 = energy[above - 1], energy[above], intensity[above - 1], intensity[above]
+    return float(e0 + (level - i0) * (e1 - e0) / (i1 - i0))

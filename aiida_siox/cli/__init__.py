@@ -106,6 +106,31 @@ def dataset_export(identifier, output, profile):
     click.echo(f'{n_rows} rows written to {output}')
 
 
+@dataset_group.command('assemble')
+@click.argument('identifier')
+@click.option('-p', '--profile', default=None, help='Profile (default: the default profile).')
+def dataset_assemble(identifier, profile):
+    """Assemble the dataset of a SiOxDatasetWorkChain again, e.g. after `siox rerun-failed`.
+
+    Each structure contributes the spectra of its newest XANES run (first run + reruns).
+    """
+    from aiida import load_profile
+
+    from aiida_siox.cli.dataset_io import reassemble_dataset
+
+    load_profile(profile, allow_switch=True)
+    try:
+        result = reassemble_dataset(identifier)
+    except Exception as exception:  # a wrong identifier, or nothing to assemble: say which
+        click.secho(f'Error: {exception}', fg='red', err=True)
+        sys.exit(1)
+    manifest = result['manifest']
+    click.echo(f'dataset ArrayData<{result["dataset"].pk}>: {manifest["n_rows"]} sites, {len(manifest["missing"])} missing')
+    for entry in manifest['missing']:
+        click.echo(f'  missing: structure {entry["structure"]} site {entry["site"]}: {entry["reason"]}')
+    click.echo(f'averages ArrayData<{result["averages"].pk}>; export with `siox dataset export {result["dataset"].pk} -o dataset.npz`')
+
+
 @dataset_group.command('import')
 @click.argument('path', type=click.Path(path_type=pathlib.Path, dir_okay=False, exists=True))
 @click.option('--label', default=None, help='Label of the new dataset node.')
@@ -124,3 +149,139 @@ def dataset_import(path, label, profile):
         click.secho(f'Error: {path} is not a valid dataset: {exception}', fg='red', err=True)
         sys.exit(1)
     click.echo(f'Stored dataset ArrayData<{node.pk}> ({len(node.get_array("charge"))} rows) from {path}')
+
+
+def _load_process(identifier: str, profile: str | None):
+    """Load the profile and a process node by pk/UUID, or exit with a clear message."""
+    from aiida import load_profile, orm
+    from aiida.common.exceptions import MultipleObjectsError, NotExistent
+
+    load_profile(profile, allow_switch=True)
+    try:
+        node = orm.load_node(identifier)
+    except (NotExistent, MultipleObjectsError, ValueError) as exception:
+        click.secho(f'Error: no node {identifier!r}: {exception}', fg='red', err=True)
+        sys.exit(1)
+    return node
+
+
+@siox.command('status')
+@click.argument('identifier')
+@click.option('--sites', 'show_sites', is_flag=True, help='Also print one row per site.')
+@click.option('-p', '--profile', default=None, help='Profile (default: the default profile).')
+def status_command(identifier, show_sites, profile):
+    """Progress of a pipeline per structure and per XANES site: done, running, failed, waiting.
+
+    IDENTIFIER is the pk/UUID of a SiOxDatasetWorkChain, SiOxStructureWorkChain or SiteXanesWorkChain.
+    Reruns made by `siox rerun-failed` are followed: a site shows its newest state.
+    """
+    from aiida import orm
+    from tabulate import tabulate
+
+    from aiida_siox.cli.status import site_rows, structure_rows
+
+    node = _load_process(identifier, profile)
+    if not isinstance(node, orm.WorkflowNode):
+        click.secho(f'Error: <{node.pk}> is a {type(node).__name__}, not a workchain', fg='red', err=True)
+        sys.exit(1)
+    state = node.process_state.value if node.process_state else 'created'
+    click.echo(
+        f'{node.process_label}<{node.pk}>: {state}' + (f' [{node.exit_status}] {node.exit_message or ""}' if node.is_terminated else '')
+    )
+    rows = structure_rows(node)
+    if rows:
+        click.echo(tabulate([list(r.values()) for r in rows], headers=list(rows[0])))
+    sites = site_rows(node)
+    listed = sites if show_sites else [s for s in sites if s['state'] == 'failed']
+    if listed:
+        click.echo('\n' + ('Sites:' if show_sites else 'Failed sites (rerun them with `siox rerun-failed`):'))
+        click.echo(tabulate([list(s.values()) for s in listed], headers=list(listed[0])))
+
+
+@siox.command('rerun-failed')
+@click.argument('identifier')
+@click.option('--walltime', type=int, default=None, help='New max_wallclock_seconds for the rerun sites.')
+@click.option('--mixing-beta', type=float, default=None, help='New pw.x mixing_beta for the rerun sites.')
+@click.option('--max-concurrent-sites', type=int, default=None, help='New per-structure site throttle.')
+@click.option('--dry-run', is_flag=True, help='Only say what would be rerun.')
+@click.option('-p', '--profile', default=None, help='Profile (default: the default profile).')
+def rerun_failed_command(identifier, walltime, mixing_beta, max_concurrent_sites, dry_run, profile):
+    """Rerun only the failed sites of a SiteXanesWorkChain, or of every one under a structure or dataset workchain.
+
+    Finished sites are handed over unchanged (same nodes, never recomputed) and the ground-state
+    SCF is reused; the new workchain's outputs are the union. Submitted to the daemon.
+    """
+    from aiida import orm
+    from aiida.engine import submit
+
+    from aiida_siox.workflows.rerun_failed import link_rerun, missing_sites, rerun_builder, runs_to_rerun
+
+    node = _load_process(identifier, profile)
+    if not isinstance(node, orm.WorkflowNode):
+        click.secho(f'Error: <{node.pk}> is a {type(node).__name__}, not a workchain', fg='red', err=True)
+        sys.exit(1)
+    runs, skipped = runs_to_rerun(node)
+    for reason in skipped:
+        click.secho(f'Skipped: {reason}', fg='yellow')
+    if not runs:
+        click.echo(f'Nothing to rerun under {node.process_label}<{node.pk}>: no terminated XANES run has missing sites.')
+        sys.exit(0 if not skipped else 1)
+    overrides = {}
+    if mixing_beta is not None:
+        overrides['scf_parameters'] = {'ELECTRONS': {'mixing_beta': mixing_beta}}
+    if walltime is not None:
+        overrides['options'] = {'max_wallclock_seconds': walltime}
+    for run in runs:
+        missing = missing_sites(run)
+        if dry_run:
+            click.echo(f'would rerun sites {missing} of SiteXanesWorkChain<{run.pk}>')
+            continue
+        builder = rerun_builder(run, overrides)
+        if max_concurrent_sites is not None:
+            builder.max_concurrent_sites = orm.Int(max_concurrent_sites)
+        new = submit(builder)
+        link_rerun(run, new)
+        click.echo(f'SiteXanesWorkChain<{new.pk}> reruns sites {missing} of <{run.pk}>')
+    if not dry_run:
+        click.echo(f'Follow with `siox status {node.pk}`; make sure the daemon runs (`verdi daemon start`).')
+
+
+@siox.command('provenance')
+@click.argument('identifier')
+@click.option('--row', type=int, default=None, help='With a dataset (assemble_dataset output): the row to trace.')
+@click.option('--json', 'as_json', is_flag=True, help='Print the chain as JSON.')
+@click.option(
+    '--graph', type=click.Path(path_type=pathlib.Path, dir_okay=False), default=None, help='Also write the graph (.pdf/.png/.svg).'
+)
+@click.option('-p', '--profile', default=None, help='Profile (default: the default profile).')
+def provenance_command(identifier, row, as_json, graph, profile):
+    """Where a spectrum came from: composition, seed, MD, structure, site, SCFs, xspectra, alignment.
+
+    IDENTIFIER is a site spectrum (aligned or raw XyData), or a dataset ArrayData with --row.
+    """
+    import json
+
+    from aiida import orm
+
+    from aiida_siox.provenance import ProvenanceError, dataset_row_spectrum, provenance_text, spectrum_provenance
+
+    node = _load_process(identifier, profile)
+    try:
+        if isinstance(node, orm.ArrayData) and not isinstance(node, orm.XyData):
+            if row is None:
+                raise ProvenanceError(f'<{node.pk}> is a dataset: say which row with --row N')
+            node = dataset_row_spectrum(node, row)
+        elif not isinstance(node, orm.XyData):
+            raise ProvenanceError(f'<{node.pk}> is a {type(node).__name__}: give a site spectrum (XyData) or a dataset with --row')
+        chain = spectrum_provenance(node)
+    except ProvenanceError as exception:
+        click.secho(f'Error: {exception}', fg='red', err=True)
+        sys.exit(1)
+    click.echo(json.dumps(chain, indent=2, default=str) if as_json else provenance_text(chain))
+    if graph is not None:
+        from aiida.tools.visualization import Graph
+
+        drawing = Graph(graph_attr={'rankdir': 'LR'})
+        drawing.recurse_ancestors(node, depth=None, annotate_links='both', include_process_inputs=True)
+        written = drawing.graphviz.render(filename=str(graph.with_suffix('')), format=graph.suffix.lstrip('.') or 'pdf', cleanup=True)
+        click.echo(f'graph written to {written}')

@@ -59,3 +59,25 @@ def import_dataset(path: pathlib.Path, label: str | None = None) -> orm.ArrayDat
     node.label = label or f'imported from {path.name}'
     node.base.extras.set('siox_imported_from', str(path.resolve()))
     return node.store()
+
+
+def reassemble_dataset(identifier: str) -> dict[str, orm.Data]:
+    """Assemble again the dataset of a SiOxDatasetWorkChain, with the newest XANES run of each structure.
+
+    Runs ``assemble_dataset`` and ``structure_averages`` (calcfunctions: the new table's provenance
+    shows exactly which spectra went in). Only structures that finished are used, as in the workchain.
+    """
+    from aiida_siox.calculations.dataset import assemble_dataset, structure_averages
+    from aiida_siox.workflows.assembly import assembly_inputs
+
+    node = orm.load_node(identifier)
+    if node.process_type != 'aiida.workflows:siox.dataset':
+        raise ValueError(f'<{node.pk}> is a {getattr(node, "process_label", type(node).__name__)}, not a SiOxDatasetWorkChain')
+    structures = [n for n in node.called if n.process_type == 'aiida.workflows:siox.structure' and n.is_finished_ok]
+    if not structures:
+        raise ValueError(f'SiOxDatasetWorkChain<{node.pk}> has no finished structure')
+    result = assemble_dataset(**assembly_inputs(sorted(structures, key=lambda n: n.pk)))
+    result['averages'] = structure_averages(result['dataset'], result['manifest'])
+    for output in result.values():
+        output.base.extras.set('siox_reassembled_from', node.uuid)
+    return result

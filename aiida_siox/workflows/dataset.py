@@ -18,6 +18,7 @@ from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.calculations.dataset import assemble_dataset, structure_averages
 from aiida_siox.calculations.training import TrainingCalculation
+from aiida_siox.workflows.assembly import assembly_inputs
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain, tersoff_potential
 from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
@@ -260,22 +261,7 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
     def assemble(self):
         if not self.ctx.finished:
             return self.exit_codes.ERROR_ALL_STRUCTURES_FAILED
-        kwargs = {}
-        for k, node in enumerate(self.ctx.finished):
-            key = f's{k}'
-            kwargs.update(
-                {
-                    f'{key}_structure': node.outputs.md.structure,
-                    f'{key}_x': node.inputs.x,
-                    f'{key}_seed': node.inputs.seed,
-                    f'{key}_sites': node.outputs.sites,
-                    f'{key}_rdfs': node.outputs.rdfs,
-                }
-            )
-            if 'charges' in node.outputs:
-                kwargs[f'{key}_charges'] = node.outputs.charges
-            for site_key, spectrum in node.outputs.xanes.aligned_spectra.items():
-                kwargs[f'{key}_spectrum_{site_key.removeprefix("site_")}'] = spectrum
+        kwargs = assembly_inputs(self.ctx.finished)
         result = assemble_dataset(**kwargs)
         self.out('dataset', result['dataset'])
         self.out('manifest', result['manifest'])

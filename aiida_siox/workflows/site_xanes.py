@@ -4,15 +4,21 @@ One ground-state SCF (the Delta-SCF reference), then one :class:`SiteSpectrumWor
 at most ``max_concurrent_sites`` at a time. A site that fails is recorded (site, exit status,
 message) and the others go on; the workchain then finishes with exit status 401 and outputs what
 succeeded, so a later stage (or ``siox rerun-failed``) can use the partial result.
+
+Re-running failed sites reuses explicitly rather than through caching: ``ground_state`` and the
+``previous`` namespaces take an earlier run's outputs, whose sites are passed through as the very
+same nodes (nothing is recomputed, the provenance of each spectrum stays that of its first run),
+and ``site_overrides`` changes the inputs of the sites that do run (e.g. a lower mixing beta).
 """
 
 from __future__ import annotations
 
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import ToContext, WorkChain, append_, while_
+from aiida.engine import ToContext, WorkChain, append_, if_, while_
 from aiida.plugins import WorkflowFactory
 
+from aiida_siox.calculations.spectra import align_site_spectrum
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
 from aiida_siox.workflows.site_spectrum import SiteSpectrumWorkChain
 
@@ -24,6 +30,27 @@ def validate_sites(value, _):
         return 'sites must be a non-empty list of non-negative atom indices'
 
 
+OVERRIDE_KEYS = {'scf_parameters', 'options'}
+
+
+def validate_site_overrides(value, _):
+    if value is None:
+        return None
+    for site, override in value.get_dict().items():
+        if not site.isdigit():
+            return f'site_overrides keys must be site indices such as "3", got {site!r}'
+        if not isinstance(override, dict) or not set(override) <= OVERRIDE_KEYS:
+            return f'site_overrides[{site!r}] may only hold {sorted(OVERRIDE_KEYS)}, got {override!r}'
+
+
+def merge_nested(base: dict, update: dict) -> dict:
+    """``base`` with ``update`` merged in, nested dictionaries key by key (pw.x namelists)."""
+    merged = dict(base)
+    for key, value in update.items():
+        merged[key] = merge_nested(merged.get(key, {}), value) if isinstance(value, dict) else value
+    return merged
+
+
 class SiteXanesWorkChain(WorkChain):
     """Ground-state SCF + throttled, failure-tolerant fan-out of per-site spectra."""
 
@@ -33,10 +60,28 @@ class SiteXanesWorkChain(WorkChain):
         spec.expose_inputs(SiteSpectrumWorkChain, exclude=('site', 'ground_state'))
         spec.input('sites', valid_type=orm.List, required=False, validator=validate_sites, help='Si site indices (default: all Si).')
         spec.input('max_concurrent_sites', valid_type=orm.Int, default=lambda: orm.Int(4), help='Sites of this structure running at once.')
+        spec.input(
+            'ground_state',
+            valid_type=orm.Dict,
+            required=False,
+            help='output_parameters of an earlier ground-state SCF of this very structure: reused, not recomputed.',
+        )
+        spec.input(
+            'site_overrides',
+            valid_type=orm.Dict,
+            required=False,
+            validator=validate_site_overrides,
+            help='{"<site>": {"scf_parameters": {...}, "options": {...}}}: merged into that site\'s core-hole SCF '
+            '(parameters, job options) and xspectra (job options) only.',
+        )
+        spec.input_namespace('previous', required=False, help='Outputs of an earlier run; their sites are not recomputed.')
+        spec.input_namespace('previous.raw_spectra', valid_type=orm.XyData, dynamic=True, required=False)
+        spec.input_namespace('previous.aligned_spectra', valid_type=orm.XyData, dynamic=True, required=False)
+        spec.input_namespace('previous.delta_scf', valid_type=orm.Float, dynamic=True, required=False)
         spec.outline(
             cls.setup,
-            cls.run_ground_state,
-            cls.inspect_ground_state,
+            if_(cls.needs_ground_state)(cls.run_ground_state, cls.inspect_ground_state),
+            cls.reuse_previous_sites,
             while_(cls.has_sites_left)(cls.submit_batch, cls.inspect_batch),
             cls.finalise,
         )
@@ -46,6 +91,7 @@ class SiteXanesWorkChain(WorkChain):
         spec.output_namespace('delta_scf', valid_type=orm.Float, dynamic=True, help='site_<i>: Delta-SCF shift (eV).')
         spec.output('failed_sites', valid_type=orm.Dict, required=False, help='site index -> exit status and message.')
         spec.exit_code(300, 'ERROR_INVALID_SITES', message='Sites {sites} are not Si atoms of the structure.')
+        spec.exit_code(301, 'ERROR_GROUND_STATE_MISMATCH', message='The ground_state input was computed for another structure ({uuid}).')
         spec.exit_code(400, 'ERROR_GROUND_STATE_FAILED', message='The ground-state SCF failed with exit status {status}.')
         spec.exit_code(401, 'WARNING_SOME_SITES_FAILED', message='{failed} of {total} sites failed; the others are in the outputs.')
         spec.exit_code(402, 'ERROR_ALL_SITES_FAILED', message='All {total} sites failed.')
@@ -61,6 +107,16 @@ class SiteXanesWorkChain(WorkChain):
         self.ctx.total = len(sites)
         self.ctx.failed = {}
         self.ctx.succeeded = []
+        if 'ground_state' in self.inputs:
+            creator = self.inputs.ground_state.creator
+            source = creator.inputs.structure.uuid if creator is not None and 'structure' in creator.inputs else None
+            if source != self.inputs.structure.uuid:
+                return self.exit_codes.ERROR_GROUND_STATE_MISMATCH.format(uuid=source)
+            self.ctx.ground_parameters = self.inputs.ground_state
+            self.out('ground_state', self.inputs.ground_state)
+
+    def needs_ground_state(self):
+        return 'ground_state' not in self.inputs
 
     def run_ground_state(self):
         scf = self.exposed_inputs(SiteSpectrumWorkChain)['scf']
@@ -70,7 +126,27 @@ class SiteXanesWorkChain(WorkChain):
     def inspect_ground_state(self):
         if not self.ctx.ground.is_finished_ok:
             return self.exit_codes.ERROR_GROUND_STATE_FAILED.format(status=self.ctx.ground.exit_status)
-        self.out('ground_state', self.ctx.ground.outputs.output_parameters)
+        self.ctx.ground_parameters = self.ctx.ground.outputs.output_parameters
+        self.out('ground_state', self.ctx.ground_parameters)
+
+    def reuse_previous_sites(self):
+        """Pass the sites finished in an earlier run through as they are; re-align only on a new calibration."""
+        previous = self.inputs.get('previous', {})
+        raw, delta, aligned = (previous.get(key, {}) for key in ('raw_spectra', 'delta_scf', 'aligned_spectra'))
+        reused = [site for site in self.ctx.pending if f'site_{site}' in raw and f'site_{site}' in delta]
+        for site in reused:
+            key = f'site_{site}'
+            self.out(f'raw_spectra.{key}', raw[key])
+            self.out(f'delta_scf.{key}', delta[key])
+            if 'calibration' in self.inputs:
+                spectrum = aligned.get(key)
+                if spectrum is None or spectrum.creator.inputs.calibration.uuid != self.inputs.calibration.uuid:
+                    spectrum = align_site_spectrum(raw[key], delta[key], self.inputs.calibration)
+                self.out(f'aligned_spectra.{key}', spectrum)
+            self.ctx.succeeded.append(site)
+        self.ctx.pending = [site for site in self.ctx.pending if site not in reused]
+        if reused:
+            self.report(f'reused sites {reused} from an earlier run; {len(self.ctx.pending)} to compute')
 
     def has_sites_left(self):
         return bool(self.ctx.pending)
@@ -78,15 +154,32 @@ class SiteXanesWorkChain(WorkChain):
     def submit_batch(self):
         batch = self.ctx.pending[: self.inputs.max_concurrent_sites.value]
         self.ctx.pending = self.ctx.pending[len(batch) :]
-        inputs = AttributeDict(self.exposed_inputs(SiteSpectrumWorkChain))
-        inputs.ground_state = self.ctx.ground.outputs.output_parameters
+        overrides = self.inputs.site_overrides.get_dict() if 'site_overrides' in self.inputs else {}
         for site in batch:
-            inputs.site = orm.Int(site)
-            inputs.metadata = {'call_link_label': f'site_{site}'}
+            inputs = self.site_inputs(site, overrides.get(str(site), {}))
             node = self.submit(SiteSpectrumWorkChain, **inputs)
             node.base.extras.set('siox_site', site)
             self.to_context(batch=append_(node))
         self.report(f'submitted sites {batch}; {len(self.ctx.pending)} waiting')
+
+    def site_inputs(self, site: int, override: dict) -> AttributeDict:
+        """Inputs of one site's SiteSpectrumWorkChain, with that site's overrides merged in."""
+        inputs = AttributeDict(self.exposed_inputs(SiteSpectrumWorkChain))
+        inputs.ground_state = self.ctx.ground_parameters
+        inputs.site = orm.Int(site)
+        inputs.metadata = {'call_link_label': f'site_{site}'}
+        if override.get('scf_parameters'):
+            pw = dict(inputs.scf['pw'])
+            pw['parameters'] = orm.Dict(merge_nested(pw['parameters'].get_dict(), override['scf_parameters']))
+            inputs.scf = {**inputs.scf, 'pw': pw}
+        if override.get('options'):
+            for namespace in ('scf', 'xspectra'):
+                block = dict(inputs[namespace]) if namespace == 'xspectra' else dict(inputs[namespace]['pw'])
+                metadata = dict(block.get('metadata', {}))
+                metadata['options'] = {**metadata.get('options', {}), **override['options']}
+                block['metadata'] = metadata
+                inputs[namespace] = block if namespace == 'xspectra' else {**inputs.scf, 'pw': block}
+        return inputs
 
     def inspect_batch(self):
         for node in self.ctx.pop('batch', []):

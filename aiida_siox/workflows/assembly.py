@@ -1,0 +1,41 @@
+"""Inputs of ``assemble_dataset`` from finished SiOxStructureWorkChains, following XANES reruns.
+
+Used by SiOxDatasetWorkChain (first assembly) and by ``siox dataset assemble`` (after
+``siox rerun-failed``): a structure's spectra are those of its newest SiteXanesWorkChain, i.e. the
+union of the first run's successes and the rerun sites.
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+
+from aiida_siox.workflows.rerun_failed import latest_run
+
+
+def structure_xanes(node: orm.WorkflowNode) -> orm.WorkflowNode | None:
+    """The newest SiteXanesWorkChain of a SiOxStructureWorkChain (None if XANES never ran)."""
+    calls = node.base.links.get_outgoing(link_type=orm.LinkType.CALL_WORK, link_label_filter='xanes').all_nodes()
+    return latest_run(calls[0]) if calls else None
+
+
+def assembly_inputs(structure_nodes: list[orm.WorkflowNode]) -> dict[str, orm.Data]:
+    """Flat ``s<k>_...`` inputs of :func:`~aiida_siox.calculations.dataset.assemble_dataset`."""
+    kwargs: dict[str, orm.Data] = {}
+    for k, node in enumerate(structure_nodes):
+        key = f's{k}'
+        kwargs.update(
+            {
+                f'{key}_structure': node.outputs.md.structure,
+                f'{key}_x': node.inputs.x,
+                f'{key}_seed': node.inputs.seed,
+                f'{key}_sites': node.outputs.sites,
+                f'{key}_rdfs': node.outputs.rdfs,
+            }
+        )
+        if 'charges' in node.outputs:
+            kwargs[f'{key}_charges'] = node.outputs.charges
+        xanes = structure_xanes(node)
+        spectra = xanes.outputs.aligned_spectra if xanes is not None and 'aligned_spectra' in xanes.outputs else {}
+        for site_key, spectrum in spectra.items():
+            kwargs[f'{key}_spectrum_{site_key.removeprefix("site_")}'] = spectrum
+    return kwargs

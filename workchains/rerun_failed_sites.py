@@ -1,0 +1,52 @@
+"""Rerun only the failed sites of SiteXanesWorkChains (the script form of `siox rerun-failed`).
+
+    verdi run workchains/rerun_failed_sites.py -- <pk of a dataset, structure or XANES workchain>
+    verdi run workchains/rerun_failed_sites.py -- 1234 --mixing-beta 0.2 --walltime 7200 --wait
+
+Every newest SiteXanesWorkChain at or under the given workchain that has missing sites gets a new
+run computing those sites only; finished sites and the ground-state SCF are handed over as the
+same nodes. Overrides given here apply to the rerun sites only.
+"""
+
+import argparse
+import time
+
+from aiida import orm
+from aiida.engine import submit
+from aiida.manage import get_manager
+
+from aiida_siox.workflows.rerun_failed import link_rerun, missing_sites, rerun_builder, runs_to_rerun
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument('identifier', help='pk or UUID of a SiOxDatasetWorkChain, SiOxStructureWorkChain or SiteXanesWorkChain')
+parser.add_argument('--mixing-beta', type=float, default=None)
+parser.add_argument('--walltime', type=int, default=None, help='max_wallclock_seconds of the rerun jobs')
+parser.add_argument('--wait', action='store_true')
+args = parser.parse_args()
+
+overrides = {}
+if args.mixing_beta is not None:
+    overrides['scf_parameters'] = {'ELECTRONS': {'mixing_beta': args.mixing_beta}}
+if args.walltime is not None:
+    overrides['options'] = {'max_wallclock_seconds': args.walltime}
+runs, skipped = runs_to_rerun(orm.load_node(args.identifier))
+for reason in skipped:
+    print(f'Skipped: {reason}')
+new_nodes = []
+for run in runs:
+    missing = missing_sites(run)
+    node = submit(rerun_builder(run, overrides))
+    link_rerun(run, node)
+    new_nodes.append(node)
+    print(f'SiteXanesWorkChain<{node.pk}> reruns sites {missing} of <{run.pk}>')
+if not runs:
+    print('Nothing to rerun.')
+if args.wait and new_nodes:
+    while True:
+        get_manager().get_profile_storage().get_session().commit()  # see the states the daemon wrote
+        if all(node.is_terminated for node in new_nodes):
+            break
+        time.sleep(5)
+    failed = [node.pk for node in new_nodes if not node.is_finished_ok]
+    print(f'all terminated; still with missing sites: {failed or "none"}')
+    raise SystemExit(1 if failed else 0)
