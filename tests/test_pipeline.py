@@ -116,3 +116,50 @@ def test_dataset_export_and_reimport(pipeline, aiida_profile, tmp_path, suffix):
         np.savez(bad, **arrays)
     refused = CliRunner().invoke(siox, ['dataset', 'import', str(bad), '-p', aiida_profile.name])
     assert refused.exit_code == 1 and 'is not a valid dataset' in refused.output
+
+
+def test_provenance_of_a_dataset_row_names_structure_and_site(pipeline, aiida_profile):
+    import json
+
+    from click.testing import CliRunner
+
+    from aiida_siox.cli import siox
+
+    results, _ = pipeline
+    dataset, rows = results['dataset'], results['manifest']['rows']
+    structure = results['structures']['x1p00_seed3']
+    for index, row in enumerate(rows):
+        out = CliRunner().invoke(siox, ['provenance', str(dataset.pk), '--row', str(index), '--json', '-p', aiida_profile.name])
+        assert out.exit_code == 0, out.output
+        chain = json.loads(out.output)
+        assert chain['structure']['uuid'] == structure.uuid and chain['site']['index'] == row['site']
+        assert (chain['x'], chain['seed'], chain['melt_quench']['md_seed']) == (1.0, 3, 3)
+        assert chain['site']['n_o'] == int(dataset.get_array('n_o')[index])
+        assert chain['spectrum']['uuid'] == row['spectrum']
+        assert chain['alignment']['calibration_constant_ev'] == pytest.approx(results['calibration']['constant_ev'])
+    out = CliRunner().invoke(siox, ['provenance', str(dataset.pk), '--row', '99', '-p', aiida_profile.name])
+    assert out.exit_code == 1 and 'out of range' in out.output
+    out = CliRunner().invoke(siox, ['provenance', str(dataset.pk), '-p', aiida_profile.name])
+    assert out.exit_code == 1 and '--row' in out.output
+
+
+def test_status_and_reassembly_of_a_finished_pipeline(pipeline, aiida_profile):
+    from click.testing import CliRunner
+
+    from aiida_siox.cli import siox
+    from aiida_siox.cli.status import structure_rows
+
+    results, node = pipeline
+    rows = structure_rows(node)
+    assert len(rows) == 1
+    assert rows[0]['structure'] == 'x1.00 seed 3' and rows[0]['melt_quench'] == 'done' and rows[0]['bader'] == 'done'
+    assert (rows[0]['sites done'], rows[0]['sites failed'], rows[0]['sites waiting']) == (2, 0, 0)
+    nothing = CliRunner().invoke(siox, ['rerun-failed', str(node.pk), '-p', aiida_profile.name])
+    assert nothing.exit_code == 0 and 'Nothing to rerun' in nothing.output
+    again = CliRunner().invoke(siox, ['dataset', 'assemble', str(node.pk), '-p', aiida_profile.name])
+    assert again.exit_code == 0 and '2 sites, 0 missing' in again.output, again.output
+    new = orm.load_node(int(again.output.split('ArrayData<')[1].split('>')[0]))
+    assert new.uuid != results['dataset'].uuid
+    assert np.array_equal(new.get_array('spectra'), results['dataset'].get_array('spectra'))
+    wrong = CliRunner().invoke(siox, ['dataset', 'assemble', str(results['dataset'].pk), '-p', aiida_profile.name])
+    assert wrong.exit_code == 1 and 'not a SiOxDatasetWorkChain' in wrong.output
