@@ -163,3 +163,20 @@ def test_status_and_reassembly_of_a_finished_pipeline(pipeline, aiida_profile):
     assert np.array_equal(new.get_array('spectra'), results['dataset'].get_array('spectra'))
     wrong = CliRunner().invoke(siox, ['dataset', 'assemble', str(results['dataset'].pk), '-p', aiida_profile.name])
     assert wrong.exit_code == 1 and 'not a SiOxDatasetWorkChain' in wrong.output
+
+
+def test_same_inputs_twice_reuse_every_job(pipeline, protocol_builder):
+    """With AiiDA caching on, the identical pipeline runs again without a single new job."""
+    from aiida.manage.caching import enable_caching
+
+    results, _ = pipeline
+    builder = protocol_builder([1.0], [3], overrides={'training': {'charge_epochs': 30, 'rdf_epochs': 30}})
+    with enable_caching():
+        again, second = run_get_node(builder)
+    assert second.is_finished_ok, second.exit_message
+    jobs = [n for n in second.called_descendants if isinstance(n, orm.CalcJobNode)]
+    assert len(jobs) >= 10  # LAMMPS, quartz + site SCFs, xspectra, PAW SCF, pp.x, Bader, training
+    fresh = [f'{n.process_label}<{n.pk}>' for n in jobs if not n.base.caching.is_created_from_cache]
+    assert not fresh, f'computed again: {fresh}'
+    assert np.array_equal(again['dataset'].get_array('spectra'), results['dataset'].get_array('spectra'))
+    assert np.array_equal(again['dataset'].get_array('charge'), results['dataset'].get_array('charge'))

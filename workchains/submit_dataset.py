@@ -2,6 +2,11 @@
 
     verdi run workchains/submit_dataset.py -- --protocol fast --compositions 0,1,2 --seeds 1
     verdi run workchains/submit_dataset.py -- --protocol paper --compositions 0,0.25,0.5,0.75,1,1.25,1.5,1.75,2 --seeds 1,2,3,4,5
+    verdi run workchains/submit_dataset.py -- --protocol paper --size 2 --sites 4 --compositions 0,2 --seeds 1,2
+
+--size (n of the n^3 SiO2 start, 4 = the paper), --sites (Si sites per structure, 0 = all),
+--max-structures / --max-sites (throttles: at most their product of site workchains in flight)
+override the protocol. Follow the run with `siox status <PK>`.
 
 Needs `siox setup` (codes and pseudopotential families) and a running daemon.
 """
@@ -19,18 +24,32 @@ parser.add_argument('--compositions', default='0,1,2')
 parser.add_argument('--seeds', default='1')
 parser.add_argument('--computer', default='localhost', help='Computer the codes are set up on.')
 parser.add_argument('--no-training', action='store_true')
+parser.add_argument('--size', type=int, default=None, help="Supercell n (default: the protocol's).")
+parser.add_argument('--sites', type=int, default=None, help="Si sites per structure, 0 = all (default: the protocol's).")
+parser.add_argument('--max-structures', type=int, default=None, help='Structures in flight at once.')
+parser.add_argument('--max-sites', type=int, default=None, help='Sites of one structure in flight at once.')
 args = parser.parse_args()
 
 codes = {
     key: orm.load_code(f'{label}@{args.computer}')
     for key, label in (('lmp', 'lmp'), ('pw', 'pw'), ('xspectra', 'xspectra'), ('pp', 'pp'), ('python', 'siox-python'))
 }
+overrides = {}
+if args.size is not None:
+    overrides['supercell'] = args.size
+if args.sites is not None:
+    overrides['sites_per_structure'] = args.sites
+if args.max_structures is not None:
+    overrides['max_concurrent_structures'] = args.max_structures
+if args.max_sites is not None:
+    overrides['xanes'] = {'max_concurrent_sites': args.max_sites}
 builder = SiOxDatasetWorkChain.get_builder_from_protocol(
     codes,
     [float(x) for x in args.compositions.split(',')],
     [int(s) for s in args.seeds.split(',')],
     protocol=args.protocol,
+    overrides=overrides,
     train=not args.no_training,
 )
 node = submit(builder)
-print(f'Submitted SiOxDatasetWorkChain<{node.pk}>; follow it with `verdi process status {node.pk}`')
+print(f'Submitted SiOxDatasetWorkChain<{node.pk}>; follow it with `siox status {node.pk}` or `verdi process status {node.pk}`')
