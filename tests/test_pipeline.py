@@ -165,18 +165,27 @@ def test_status_and_reassembly_of_a_finished_pipeline(pipeline, aiida_profile):
     assert wrong.exit_code == 1 and 'not a SiOxDatasetWorkChain' in wrong.output
 
 
-def test_same_inputs_twice_reuse_every_job(pipeline, protocol_builder):
-    """With AiiDA caching on, the identical pipeline runs again without a single new job."""
+def test_run_again_with_a_new_composition_computes_only_the_new_one(pipeline, protocol_builder):
+    """With AiiDA caching on, the same pipeline plus one composition: x = 1 comes wholly from the cache
+    (not one new calculation), x = 0 is computed. Outputs of the cached part are identical."""
     from aiida.manage.caching import enable_caching
 
+    from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
+
     results, _ = pipeline
-    builder = protocol_builder([1.0], [3], overrides={'training': {'charge_epochs': 30, 'rdf_epochs': 30}})
+    builder = protocol_builder([1.0, 0.0], [3], overrides={'training': {'charge_epochs': 30, 'rdf_epochs': 30}})
     with enable_caching():
         again, second = run_get_node(builder)
-    assert second.is_finished_ok, second.exit_message
-    jobs = [n for n in second.called_descendants if isinstance(n, orm.CalcJobNode)]
-    assert len(jobs) >= 10  # LAMMPS, quartz + site SCFs, xspectra, PAW SCF, pp.x, Bader, training
-    fresh = [f'{n.process_label}<{n.pk}>' for n in jobs if not n.base.caching.is_created_from_cache]
+    # x = 0 may fail validation at toy scale (then the dataset is x = 1 only, exit 401); either is fine here
+    assert second.exit_status in (0, 401), second.exit_message
+    by_x = {n.inputs.x.value: n for n in second.called if n.process_class is SiOxStructureWorkChain}
+    cached_part = [n for n in by_x[1.0].called_descendants if isinstance(n, orm.CalcJobNode)]
+    assert len(cached_part) >= 8  # LAMMPS, ground + core-hole SCFs, xspectra, PAW SCF, pp.x, Bader
+    fresh = [f'{n.process_label}<{n.pk}>' for n in cached_part if not n.base.caching.is_created_from_cache]
     assert not fresh, f'computed again: {fresh}'
-    assert np.array_equal(again['dataset'].get_array('spectra'), results['dataset'].get_array('spectra'))
-    assert np.array_equal(again['dataset'].get_array('charge'), results['dataset'].get_array('charge'))
+    new_part = [n for n in by_x[0.0].called_descendants if isinstance(n, orm.CalcJobNode)]
+    assert new_part and not any(n.base.caching.is_created_from_cache for n in new_part)
+    calibration_jobs = [n for n in second.called_descendants if isinstance(n, orm.CalcJobNode) and n not in cached_part + new_part]
+    assert all(n.base.caching.is_created_from_cache for n in calibration_jobs if n.process_label != 'TrainingCalculation')
+    x = again['dataset'].get_array('x')
+    assert np.array_equal(again['dataset'].get_array('spectra')[x == 1.0], results['dataset'].get_array('spectra'))

@@ -1,0 +1,105 @@
+"""A daemon killed with SIGKILL mid-run, then started again: the XANES workchain finishes, nothing is lost
+or run twice. On the embedded profile (SQLite + ZeroMQ broker with its on-disk task queue), as a user
+without services has it; real pw.x and xspectra.x on alpha-quartz, three sites one at a time.
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+import time
+import uuid
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.codes
+
+BIN = pathlib.Path(sys.executable).parent
+
+SUBMIT = """
+from aiida import orm
+from aiida.engine import submit
+from aiida_siox.calculations.structure_edit import alpha_quartz
+from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
+from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
+
+codes = {k: orm.load_code(f'{v}@localhost') for k, v in
+         dict(lmp='lmp', pw='pw', xspectra='xspectra', pp='pp', python='siox-python').items()}
+builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False)
+inputs = builder._inputs(prune=True)['structure']['xanes']
+inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0})
+inputs['max_concurrent_sites'] = orm.Int(1)
+node = submit(SiteXanesWorkChain, structure=alpha_quartz(), sites=orm.List([0, 1, 2]), **inputs)
+print(f'PK={node.pk}')
+"""
+
+PROGRESS = """
+import json, sys
+from aiida import orm
+node = orm.load_node(int(sys.argv[1]))
+sites = [n for n in node.called if n.process_label == 'SiteSpectrumWorkChain']
+jobs = orm.QueryBuilder().append(orm.CalcJobNode, project=['attributes.process_label']).all(flat=True)
+print(json.dumps({'terminated': node.is_terminated, 'exit_status': node.exit_status,
+                  'sites': sorted(n.base.extras.get('siox_site') for n in sites),
+                  'sites_done': sum(n.is_finished_ok for n in sites), 'jobs': jobs,
+                  'outputs': sorted(node.outputs.aligned_spectra) if 'aligned_spectra' in node.outputs else []}))
+"""
+
+
+@pytest.fixture
+def embedded_profile(tmp_path):
+    name = f'siox-kill-{uuid.uuid4().hex[:8]}'
+    env = {**os.environ, 'AIIDA_PATH': str(tmp_path), 'PATH': f'{BIN}{os.pathsep}{os.environ["PATH"]}'}
+
+    def sh(*args, timeout=600):
+        result = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        assert result.returncode == 0, f'{" ".join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}'
+        return result.stdout
+
+    yield name, sh, tmp_path
+    subprocess.run([BIN / 'verdi', '-p', name, 'daemon', 'stop'], env=env, capture_output=True, check=False)
+
+
+def kill_daemon(config_dir: pathlib.Path) -> int:
+    """SIGKILL the circus arbiter and every worker under it, as a crash or an OOM killer would."""
+    pid_file = next(config_dir.rglob('circus-*.pid'))
+    arbiter = psutil.Process(int(pid_file.read_text().split()[0]))
+    victims = [arbiter, *arbiter.children(recursive=True)]
+    for process in victims:
+        process.kill()
+    psutil.wait_procs(victims, timeout=30)
+    return len(victims)
+
+
+def test_killed_daemon_resumes_without_losing_or_repeating_work(embedded_profile):
+    import json
+
+    name, sh, tmp_path = embedded_profile
+    sh(BIN / 'siox', 'setup', '--profile', name)
+    sh(BIN / 'verdi', '-p', name, 'daemon', 'start', '1')
+    (tmp_path / 'submit.py').write_text(SUBMIT)
+    (tmp_path / 'progress.py').write_text(PROGRESS)
+    pk = int(sh(BIN / 'verdi', '-p', name, 'run', tmp_path / 'submit.py').split('PK=')[1].split()[0])
+
+    def progress():
+        return json.loads(sh(BIN / 'verdi', '-p', name, 'run', tmp_path / 'progress.py', pk).strip().splitlines()[-1])
+
+    deadline = time.monotonic() + 600
+    while (state := progress())['sites_done'] < 1:  # kill once the first site is done and the second under way
+        assert not state['terminated'] and time.monotonic() < deadline, state
+        time.sleep(2)
+    assert kill_daemon(tmp_path) >= 2  # the arbiter and at least one worker
+    time.sleep(3)
+    sh(BIN / 'verdi', '-p', name, 'daemon', 'start', '1')
+
+    deadline = time.monotonic() + 900
+    while not (state := progress())['terminated']:
+        assert time.monotonic() < deadline, state
+        time.sleep(3)
+    assert state['exit_status'] == 0, state
+    assert state['outputs'] == ['site_0', 'site_1', 'site_2']
+    assert state['sites'] == [0, 1, 2]  # each site launched exactly once
+    # one ground-state pw.x, then per site one core-hole pw.x and three xspectra.x: no job twice
+    assert sorted(state['jobs']).count('PwCalculation') == 4, state['jobs']
+    assert sorted(state['jobs']).count('XspectraCalculation') == 9, state['jobs']
