@@ -165,6 +165,27 @@ def _load_process(identifier: str, profile: str | None):
     return node
 
 
+@siox.command('recover')
+@click.option('-p', '--profile', default=None, help='Profile (default: the default profile).')
+@click.option('--workers', type=int, default=1, show_default=True, help='Daemon workers to start.')
+def recover_command(profile, workers):
+    """Start the daemon after a crash (killed daemon, reboot): clears stale broker files first.
+
+    Use it instead of `verdi daemon start` after an unclean stop on the embedded (ZeroMQ) profile.
+    Processes that were running resume where they were; nothing finished is run again.
+    """
+    from aiida import load_profile
+
+    from aiida_siox.cli.daemon_recovery import recover_daemon
+
+    name = load_profile(profile, allow_switch=True).name
+    try:
+        recover_daemon(name, workers, click.echo)
+    except RuntimeError as exception:
+        click.secho(f'Error: {exception}', fg='red', err=True)
+        sys.exit(1)
+
+
 @siox.command('status')
 @click.argument('identifier')
 @click.option('--sites', 'show_sites', is_flag=True, help='Also print one row per site.')

@@ -18,6 +18,9 @@ def ensure_daemon(profile: str, echo: Callable[[str], None]) -> None:
     if client.is_daemon_running:
         echo(f'Daemon of {profile}: running')
         return
+    from aiida_siox.cli.daemon_recovery import clear_stale_broker_files
+
+    clear_stale_broker_files()  # left by an earlier crash, they would leave the new worker deaf
     result = verdi('-p', profile, 'daemon', 'start', '1')
     if result.returncode != 0:
         raise RuntimeError(f'could not start the daemon: {result.stdout}{result.stderr}')
