@@ -62,10 +62,15 @@ def embedded_profile(tmp_path):
 
 
 def kill_daemon(config_dir: pathlib.Path) -> int:
-    """SIGKILL the circus arbiter and every worker under it, as a crash or an OOM killer would."""
+    """SIGKILL the daemon: circus arbiter, workers and broker, as a crash or an OOM killer would.
+
+    The running pw.x/xspectra.x jobs are left alone (core.direct starts them under the worker, but a
+    crashed daemon does not take its jobs down; the scheduler's jobs are the cluster's).
+    """
     pid_file = next(config_dir.rglob('circus-*.pid'))
     arbiter = psutil.Process(int(pid_file.read_text().split()[0]))
-    victims = [arbiter, *arbiter.children(recursive=True)]
+    python = [p for p in arbiter.children(recursive=True) if 'python' in ' '.join(p.cmdline()[:1])]
+    victims = [arbiter, *python]
     for process in victims:
         process.kill()
     psutil.wait_procs(victims, timeout=30)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Callable
 
+import psutil
+
 from aiida_siox.cli.setup import verdi
 
 STALE_FILES = ('_service_sockets_file', '_service_pid_file', '_service_status_file')
@@ -35,12 +37,17 @@ def clear_stale_broker_files() -> list[pathlib.Path]:
     return removed
 
 
-def recover_daemon(profile: str, workers: int, echo: Callable[[str], None]) -> None:
-    """Clear what a crashed daemon left behind and start it (a running daemon is left alone)."""
+def daemon_is_alive(profile: str) -> bool:
+    """Whether the profile's daemon process exists (its PID file alone proves nothing after a SIGKILL)."""
     from aiida.engine.daemon.client import get_daemon_client
 
-    client = get_daemon_client(profile)
-    if client.is_daemon_running:
+    pid = get_daemon_client(profile).get_daemon_pid()
+    return pid is not None and psutil.pid_exists(pid)
+
+
+def recover_daemon(profile: str, workers: int, echo: Callable[[str], None]) -> None:
+    """Clear what a crashed daemon left behind and start it (a running daemon is left alone)."""
+    if daemon_is_alive(profile):
         echo(f'Daemon of {profile} is running: nothing to recover (`verdi daemon restart` restarts it).')
         return
     for path in clear_stale_broker_files():

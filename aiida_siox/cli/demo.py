@@ -12,13 +12,11 @@ from aiida_siox.cli.setup import verdi
 
 def ensure_daemon(profile: str, echo: Callable[[str], None]) -> None:
     """Start the profile's daemon (one worker) unless it is running."""
-    from aiida.engine.daemon.client import get_daemon_client
+    from aiida_siox.cli.daemon_recovery import clear_stale_broker_files, daemon_is_alive
 
-    client = get_daemon_client(profile)
-    if client.is_daemon_running:
+    if daemon_is_alive(profile):
         echo(f'Daemon of {profile}: running')
         return
-    from aiida_siox.cli.daemon_recovery import clear_stale_broker_files
 
     clear_stale_broker_files()  # left by an earlier crash, they would leave the new worker deaf
     result = verdi('-p', profile, 'daemon', 'start', '1')
