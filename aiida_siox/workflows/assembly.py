@@ -8,13 +8,14 @@ union of the first run's successes and the rerun sites.
 from __future__ import annotations
 
 from aiida import orm
+from aiida.common.links import LinkType
 
 from aiida_siox.workflows.rerun_failed import latest_run
 
 
 def structure_xanes(node: orm.WorkflowNode) -> orm.WorkflowNode | None:
     """The newest SiteXanesWorkChain of a SiOxStructureWorkChain (None if XANES never ran)."""
-    calls = node.base.links.get_outgoing(link_type=orm.LinkType.CALL_WORK, link_label_filter='xanes').all_nodes()
+    calls = node.base.links.get_outgoing(link_type=LinkType.CALL_WORK, link_label_filter='xanes').all_nodes()
     return latest_run(calls[0]) if calls else None
 
 

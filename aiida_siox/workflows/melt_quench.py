@@ -131,6 +131,10 @@ class MeltQuenchWorkChain(ProtocolMixin, BaseRestartWorkChain):
         inputs.files = {'structure': files['data'], 'potential': self.inputs.potential}
         inputs.filenames = {'structure': 'structure.data', 'potential': 'SiO.tersoff'}
         inputs.settings = orm.Dict({'additional_retrieve_list': RETRIEVE})
+        # Our parser: aiida-lammps's crashes on a log cut mid-line, which would except the job (no restart).
+        metadata = dict(inputs.get('metadata', {}))
+        metadata['options'] = {**metadata.get('options', {}), 'parser_name': 'siox.lammps_raw'}
+        inputs.metadata = metadata
         self.ctx.inputs = inputs
 
     @process_handler(priority=600)
