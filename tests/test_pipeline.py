@@ -150,8 +150,10 @@ def test_status_and_reassembly_of_a_finished_pipeline(pipeline, aiida_profile):
     from aiida_siox.cli.status import structure_rows
 
     results, node = pipeline
-    rows = structure_rows(node)
-    assert len(rows) == 1
+    all_rows = {row['structure']: row for row in structure_rows(node)}
+    assert set(all_rows) == {'x1.00 seed 3', 'alpha-quartz (calibration)'}
+    assert all_rows['alpha-quartz (calibration)']['sites done'] == 1  # the calibration's one quartz site
+    rows = [all_rows['x1.00 seed 3']]
     assert rows[0]['structure'] == 'x1.00 seed 3' and rows[0]['melt_quench'] == 'done' and rows[0]['bader'] == 'done'
     assert (rows[0]['sites done'], rows[0]['sites failed'], rows[0]['sites waiting']) == (2, 0, 0)
     nothing = CliRunner().invoke(siox, ['rerun-failed', str(node.pk), '-p', aiida_profile.name])

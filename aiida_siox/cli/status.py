@@ -15,6 +15,7 @@ from aiida_siox.workflows.rerun_failed import SITE_XANES, latest_run, requested_
 STRUCTURE = 'aiida.workflows:siox.structure'
 SITE_SPECTRUM = 'aiida.workflows:siox.site_spectrum'
 DATASET = 'aiida.workflows:siox.dataset'
+QUARTZ = 'aiida.workflows:siox.quartz_calibration'
 STATES = ('done', 'running', 'failed', 'waiting')
 
 
@@ -42,6 +43,8 @@ def _structure_label(xanes: orm.WorkflowNode) -> str:
     caller = original.caller
     if caller is not None and caller.process_type == STRUCTURE:
         return f'x{caller.inputs.x.value:.2f} seed {caller.inputs.seed.value}'
+    if caller is not None and caller.process_type == QUARTZ:
+        return 'alpha-quartz (calibration)'
     return f'{xanes.inputs.structure.get_formula()} <{xanes.inputs.structure.pk}>'
 
 
