@@ -28,11 +28,20 @@ def _state(process_state: str | None, exit_status: int | None) -> str:
 
 
 def _descendant_workflows(top: orm.WorkflowNode, process_type: str) -> list[orm.WorkflowNode]:
+    """Workflows of ``process_type`` called (at any depth) by ``top``: one query per call level.
+
+    QueryBuilder's ``with_ancestors`` follows data provenance links, not CALL links, so it is no use here.
+    """
     if top.process_type == process_type:
         return [top]
-    query = orm.QueryBuilder().append(orm.WorkflowNode, filters={'id': top.pk}, tag='top')
-    query.append(orm.WorkflowNode, with_ancestors='top', filters={'process_type': process_type}, project='*')
-    return [row[0] for row in query.all()]
+    found, frontier = [], [top.pk]
+    while frontier:
+        query = orm.QueryBuilder().append(orm.WorkflowNode, filters={'id': {'in': frontier}}, tag='parent')
+        query.append(orm.WorkflowNode, with_incoming='parent', edge_filters={'type': 'call_work'}, project=['id', 'process_type'])
+        rows = query.all()
+        frontier = [pk for pk, _ in rows]
+        found.extend(pk for pk, kind in rows if kind == process_type)
+    return [orm.load_node(pk) for pk in found]
 
 
 def _structure_label(xanes: orm.WorkflowNode) -> str:
