@@ -9,13 +9,12 @@ same nodes. Overrides given here apply to the rerun sites only.
 """
 
 import argparse
-import time
 
 from aiida import orm
 from aiida.engine import submit
-from aiida.manage import get_manager
 
 from aiida_siox.workflows.rerun_failed import link_rerun, missing_sites, rerun_builder, runs_to_rerun
+from aiida_siox.workflows.waiting import wait_until_terminated
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument('identifier', help='pk or UUID of a SiOxDatasetWorkChain, SiOxStructureWorkChain or SiteXanesWorkChain')
@@ -42,11 +41,6 @@ for run in runs:
 if not runs:
     print('Nothing to rerun.')
 if args.wait and new_nodes:
-    while True:
-        get_manager().get_profile_storage().get_session().commit()  # see the states the daemon wrote
-        if all(node.is_terminated for node in new_nodes):
-            break
-        time.sleep(5)
-    failed = [node.pk for node in new_nodes if not node.is_finished_ok]
+    failed = wait_until_terminated(new_nodes)
     print(f'all terminated; still with missing sites: {failed or "none"}')
     raise SystemExit(1 if failed else 0)

@@ -10,15 +10,14 @@ failed.
 """
 
 import argparse
-import time
 
 from aiida import orm
 from aiida.engine import submit
-from aiida.manage import get_manager
 
 from aiida_siox.calculations.structure_builder import build_amorphous_seed
 from aiida_siox.structures import PAPER_FORMULAS
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
+from aiida_siox.workflows.waiting import wait_until_terminated
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument('--compositions', default=','.join(str(x) for x in PAPER_FORMULAS), help='Comma-separated x values.')
@@ -47,11 +46,6 @@ for x in (float(v) for v in args.compositions.split(',')):
         print(f'Submitted MeltQuenchWorkChain<{node.pk}> for {structure.get_formula()} (x={x:g}, seed={seed})')
 print(f'{len(nodes)} melt-quenches in group {group.label!r}: `siox structures {group.label}` prints the results')
 if args.wait:
-    while True:
-        get_manager().get_profile_storage().get_session().commit()  # see the states the daemon wrote
-        if all(node.is_terminated for node in nodes):
-            break
-        time.sleep(5)
-    failed = [node.pk for node in nodes if not node.is_finished_ok]
+    failed = wait_until_terminated(nodes)
     print(f'all terminated; failed: {failed or "none"}')
     raise SystemExit(1 if failed else 0)
