@@ -104,6 +104,9 @@ def write_report(node, output: pathlib.Path) -> pathlib.Path:
             f'- charge RMSE train {metrics["charge_rmse_train"]:.3f} e, test {metrics["charge_rmse_test"]:.3f} e '
             f'(R2 test {metrics["charge_r2_test"] if metrics["charge_r2_test"] is None else round(metrics["charge_r2_test"], 3)})',
             f'- RDF RMSE train {metrics["rdf_rmse_train"]:.3f}, test {metrics["rdf_rmse_test"]:.3f}',
+            f'- linear baseline (white line, integrated white line, edge): charge test RMSE {metrics["baseline"]["test"]["rmse"]:.3f} e',
+            f'- cell-averaged spectra: mean-valence RMSE {metrics["averaged"]["charge"]["rmse"]:.3f} e '
+            f'over {metrics["averaged"]["n_cells"]} cells',
             f'- models: `{node.outputs.training.charge_model.uuid}` (charge), `{node.outputs.training.rdf_model.uuid}` (RDF)',
             '',
         ]

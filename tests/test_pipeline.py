@@ -43,9 +43,11 @@ def test_pipeline_finishes_with_dataset_and_models(pipeline):
     training = results['training']
     for name in ('charge_model', 'rdf_model'):
         assert training[name].get_content(mode='rb')[:2] == b'PK'  # torch.save zip archive
-    assert set(training['plots']) == {'charge_parity', 'rdf_examples'}
+    assert set(training['plots']) == {'charge_parity', 'rdf_examples', 'windows', 'averaged'}
     metrics = training['metrics'].get_dict()
     assert metrics['n_train'] + metrics['n_test'] == n
+    assert metrics['averaged']['n_cells'] == 1 and metrics['charge']['ensemble_size'] == 3
+    assert 'skipped' in metrics['cross_validation']['charge']  # 1 training site: no 2-fold cross-validation
 
 
 def test_every_row_links_back_to_structure_seed_and_site(pipeline):

@@ -1,8 +1,9 @@
-"""``TrainingCalculation``: train the charge and RDF networks on a dataset node as a tracked job.
+"""``TrainingCalculation``: the learning study of a dataset node as a tracked job.
 
-The job carries its own entry script (``train_job.py`` + ``models.py``) and the dataset file, so
-the compute node (a GPU node via SLURM ``--gres=gpu:1``, or localhost) needs only Python with
-torch and numpy.
+The job carries its own code (the ``aiida_siox.ml`` package, copied as ``siox_ml/``) and the
+dataset file, so the compute node (a GPU node via SLURM ``--gres=gpu:1``, or localhost) needs only
+Python with torch and numpy. With a wall time set, the study stops itself shortly before it and
+leaves a checkpoint; :class:`~aiida_siox.workflows.training.TrainingWorkChain` resubmits with it.
 """
 
 from __future__ import annotations
@@ -16,51 +17,80 @@ from aiida import orm
 from aiida.common.datastructures import CalcInfo, CodeInfo
 from aiida.engine import CalcJob
 
-from aiida_siox.ml import models, train_job
+import aiida_siox.ml
+from aiida_siox.ml import study
 
-SCRIPTS = (Path(train_job.__file__), Path(models.__file__))
-DATASET_ARRAYS = ('spectra', 'energy', 'charge', 'rdf', 'r', 'n_o', 'x')
+ML_PACKAGE = Path(aiida_siox.ml.__file__).parent
+DATASET_ARRAYS = ('spectra', 'energy', 'charge', 'rdf', 'r', 'n_o', 'x', 'seed')
+OUTPUT_FILES = ('metrics.json', 'charge_model.pt', 'rdf_model.pt', 'predictions.npz')
+PLOTS = ('charge_parity.png', 'rdf_examples.png', 'windows.png', 'averaged.png')
+#: Fraction of the wall time the study may use before it checkpoints (the rest: saving, retrieval).
+TIME_LIMIT_FRACTION = 0.9
 
 
 class TrainingCalculation(CalcJob):
-    """Charge and RDF networks: weights, metrics, predictions and plots as outputs."""
+    """Charge and RDF ensembles, cross-validation, baseline and analyses: models, metrics, predictions, plots."""
 
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('dataset', valid_type=orm.ArrayData, help='Output of assemble_dataset.')
-        spec.input('config', valid_type=orm.Dict, default=lambda: orm.Dict({}), help='Overrides of train_job.DEFAULTS.')
+        spec.input('dataset', valid_type=orm.ArrayData, help='Output of assemble_dataset (or an imported table).')
+        spec.input(
+            'config',
+            valid_type=orm.Dict,
+            default=lambda: orm.Dict({}),
+            validator=_validate_config,
+            help='Overrides of aiida_siox.ml.study.DEFAULTS.',
+        )
+        spec.input('checkpoint', valid_type=orm.SinglefileData, required=False, help='Continue an interrupted study.')
         spec.inputs['metadata']['options']['parser_name'].default = 'siox.training'
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['output_filename'].default = 'training.out'
-        spec.output('charge_model', valid_type=orm.SinglefileData)
-        spec.output('rdf_model', valid_type=orm.SinglefileData)
-        spec.output('metrics', valid_type=orm.Dict)
-        spec.output('predictions', valid_type=orm.ArrayData)
+        spec.output('charge_model', valid_type=orm.SinglefileData, required=False)
+        spec.output('rdf_model', valid_type=orm.SinglefileData, required=False)
+        spec.output('metrics', valid_type=orm.Dict, required=False)
+        spec.output('predictions', valid_type=orm.ArrayData, required=False)
+        spec.output('checkpoint', valid_type=orm.SinglefileData, required=False, help='Where an interrupted study stopped.')
         spec.output_namespace('plots', valid_type=orm.SinglefileData, dynamic=True)
         spec.exit_code(300, 'ERROR_MISSING_OUTPUT', message='The training job did not write {filename} (see training.out).')
+        spec.exit_code(310, 'ERROR_TRAINING_SCRIPT', message='The training script failed: {error}')
+        spec.exit_code(400, 'ERROR_TIME_LIMIT', message='The time limit came first; the study is saved in the checkpoint output.')
 
     def prepare_for_submission(self, folder):
-        for script in SCRIPTS:
-            folder.create_file_from_filelike(script.open('rb'), script.name, 'wb')
+        folder.get_subfolder('siox_ml', create=True)
+        for script in sorted(ML_PACKAGE.glob('*.py')):
+            folder.create_file_from_filelike(script.open('rb'), f'siox_ml/{script.name}', 'wb')
+        dataset = self.inputs.dataset
+        missing = [name for name in DATASET_ARRAYS if name not in dataset.get_arraynames()]
         buffer = io.BytesIO()
-        np.savez(buffer, **{name: self.inputs.dataset.get_array(name) for name in DATASET_ARRAYS})
+        np.savez(buffer, **{name: dataset.get_array(name) for name in DATASET_ARRAYS if name not in missing})
         folder.create_file_from_filelike(io.BytesIO(buffer.getvalue()), 'dataset.npz', 'wb')
-        folder.create_file_from_filelike(io.StringIO(json.dumps(self.inputs.config.get_dict())), 'config.json', 'w')
+        config = self.inputs.config.get_dict()
+        walltime = self.inputs.metadata.options.get('max_wallclock_seconds')
+        if walltime and 'max_seconds' not in config:
+            config['max_seconds'] = TIME_LIMIT_FRACTION * walltime
+        folder.create_file_from_filelike(io.StringIO(json.dumps(config)), 'config.json', 'w')
+        if 'checkpoint' in self.inputs:
+            with self.inputs.checkpoint.open(mode='rb') as handle:
+                folder.create_file_from_filelike(handle, 'checkpoint.pt', 'wb')
         codeinfo = CodeInfo()
         codeinfo.code_uuid = self.inputs.code.uuid
-        codeinfo.cmdline_params = ['train_job.py', 'dataset.npz', 'config.json']
+        codeinfo.cmdline_params = ['-m', 'siox_ml.train_job', 'dataset.npz', 'config.json']
         codeinfo.stdout_name = self.inputs.metadata.options.output_filename
+        codeinfo.join_files = True  # tracebacks land in training.out
         calcinfo = CalcInfo()
         calcinfo.codes_info = [codeinfo]
-        calcinfo.provenance_exclude_list = ['dataset.npz']  # already in the graph as the dataset node
-        calcinfo.retrieve_list = [
-            codeinfo.stdout_name,
-            'metrics.json',
-            'charge_model.pt',
-            'rdf_model.pt',
-            'predictions.npz',
-            'charge_parity.png',
-            'rdf_examples.png',
-        ]
+        calcinfo.provenance_exclude_list = ['dataset.npz', 'checkpoint.pt']  # already nodes in the graph
+        calcinfo.retrieve_list = [codeinfo.stdout_name, *OUTPUT_FILES, *PLOTS, 'checkpoint.pt', 'error.txt']
         return calcinfo
+
+
+def _validate_config(value, _):
+    """Refuse unknown keys and impossible values at submission, not on the compute node."""
+    if value is None:
+        return None
+    try:
+        study.check_config(value.get_dict())
+    except ValueError as exception:
+        return f'training config: {exception}'
+    return None

@@ -306,3 +306,29 @@ def provenance_command(identifier, row, as_json, graph, profile):
         drawing.recurse_ancestors(node, depth=None, annotate_links='both', include_process_inputs=True)
         written = drawing.graphviz.render(filename=str(graph.with_suffix('')), format=graph.suffix.lstrip('.') or 'pdf', cleanup=True)
         click.echo(f'graph written to {written}')
+
+
+@siox.command('predict')
+@click.argument('spectrum', type=click.Path(path_type=pathlib.Path, dir_okay=False))
+@click.option('--model', 'model_id', required=True, help='Training job/workchain, dataset workchain or model file (pk or UUID).')
+@click.option('--png', type=click.Path(path_type=pathlib.Path, dir_okay=False), default=None, help='Also write a plot here.')
+@click.option('-p', '--profile', default=None, help='Profile (default: the default profile).')
+def predict_command(spectrum, model_id, png, profile):
+    """Si valence and RDF (with the ensemble's uncertainty) for a measured or computed spectrum.
+
+    SPECTRUM is a two-column text/CSV file (energy in eV, intensity) or an XDI file; it must cover
+    1830-1880 eV. The prediction is stored as a calcfunction: spectrum + models -> charge, RDF.
+    """
+    from aiida_siox.cli.predict import ModelNotFound, predict_file, prediction_text, write_prediction_plot
+    from aiida_siox.ml.inputs import SpectrumInputError
+
+    model = _load_process(model_id, profile)
+    try:
+        result = predict_file(spectrum, model)
+    except (ModelNotFound, SpectrumInputError) as exception:
+        click.secho(f'Error: {exception}', fg='red', err=True)
+        sys.exit(1)
+    click.echo(prediction_text(spectrum, result))
+    if png is not None:
+        write_prediction_plot(spectrum, result, png)
+        click.echo(f'plot written to {png}')

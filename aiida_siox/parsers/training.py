@@ -9,25 +9,38 @@ import numpy as np
 from aiida import orm
 from aiida.parsers import Parser
 
+from aiida_siox.calculations.training import OUTPUT_FILES
+
 
 class TrainingParser(Parser):
-    """Models, metrics, predictions and PNG plots from the retrieved training folder."""
+    """Models, metrics, predictions and PNG plots; the checkpoint of an interrupted study."""
 
     def parse(self, **kwargs):
-        files = set(self.retrieved.base.repository.list_object_names())
-        for filename in ('metrics.json', 'charge_model.pt', 'rdf_model.pt', 'predictions.npz'):
+        repository = self.retrieved.base.repository
+        files = set(repository.list_object_names())
+        if 'metrics.json' not in files:
+            if 'checkpoint.pt' in files:
+                with repository.open('checkpoint.pt', 'rb') as handle:
+                    self.out('checkpoint', orm.SinglefileData(handle, filename='checkpoint.pt'))
+                if self.node.exit_status is not None:  # the scheduler killed it (wall time): keep its exit code
+                    return None
+                return self.exit_codes.ERROR_TIME_LIMIT
+            if 'error.txt' in files:
+                return self.exit_codes.ERROR_TRAINING_SCRIPT.format(error=repository.get_object_content('error.txt').strip())
+        for filename in OUTPUT_FILES:
             if filename not in files:
                 return self.exit_codes.ERROR_MISSING_OUTPUT.format(filename=filename)
-        self.out('metrics', orm.Dict(json.loads(self.retrieved.base.repository.get_object_content('metrics.json'))))
+        self.out('metrics', orm.Dict(json.loads(repository.get_object_content('metrics.json'))))
         for name in ('charge_model', 'rdf_model'):
-            with self.retrieved.base.repository.open(f'{name}.pt', 'rb') as handle:
+            with repository.open(f'{name}.pt', 'rb') as handle:
                 self.out(name, orm.SinglefileData(handle, filename=f'{name}.pt'))
-        with self.retrieved.base.repository.open('predictions.npz', 'rb') as handle:
+        with repository.open('predictions.npz', 'rb') as handle:
             arrays = np.load(io.BytesIO(handle.read()))
             predictions = orm.ArrayData()
             for key in arrays.files:
                 predictions.set_array(key, arrays[key])
         self.out('predictions', predictions)
         for png in sorted(f for f in files if f.endswith('.png')):
-            with self.retrieved.base.repository.open(png, 'rb') as handle:
+            with repository.open(png, 'rb') as handle:
                 self.out(f'plots.{png[:-4]}', orm.SinglefileData(handle, filename=png))
+        return None

@@ -2,7 +2,7 @@
 
 calibrate on alpha-quartz (unless a calibration is given) -> per (x, seed) a
 :class:`SiOxStructureWorkChain`, at most ``max_concurrent_structures`` at once -> ``assemble_dataset``
--> (optionally) :class:`TrainingCalculation`. Build it with :meth:`get_builder_from_protocol`.
+-> (optionally) :class:`TrainingWorkChain`. Build it with :meth:`get_builder_from_protocol`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from aiida.plugins import DataFactory
 from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.calculations.dataset import assemble_dataset, structure_averages
-from aiida_siox.calculations.training import TrainingCalculation
 from aiida_siox.workflows.assembly import assembly_inputs
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain, tersoff_potential
 from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
+from aiida_siox.workflows.training import TrainingWorkChain
 
 UpfData = DataFactory('pseudo.upf')
 #: Default job options for codes on the local machine (2 MPI ranks); clusters override them.
@@ -59,9 +59,9 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         spec.input('target_ev', valid_type=orm.Float, default=lambda: orm.Float(1846.0), help='alpha-quartz main peak (eV).')
         spec.expose_inputs(SiOxStructureWorkChain, namespace='structure', exclude=('x', 'seed', 'xanes.calibration'))
         spec.expose_inputs(
-            TrainingCalculation,
+            TrainingWorkChain,
             namespace='training',
-            include=('code', 'config', 'metadata'),
+            exclude=('job.dataset',),
             namespace_options={'required': False, 'populate_defaults': False, 'help': 'Leave out to skip training.'},
         )
         spec.outline(
@@ -77,7 +77,7 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         spec.output('dataset', valid_type=orm.ArrayData)
         spec.output('manifest', valid_type=orm.Dict)
         spec.output('averages', valid_type=orm.ArrayData, required=False, help='Per structure: mean spectrum, charge and RDF.')
-        spec.expose_outputs(TrainingCalculation, namespace='training', namespace_options={'required': False})
+        spec.expose_outputs(TrainingWorkChain, namespace='training', namespace_options={'required': False})
         spec.exit_code(400, 'ERROR_CALIBRATION_FAILED', message='The alpha-quartz calibration failed with exit status {status}.')
         spec.exit_code(401, 'WARNING_SOME_STRUCTURES_FAILED', message='Structures {labels} failed; the dataset holds the others.')
         spec.exit_code(402, 'ERROR_ALL_STRUCTURES_FAILED', message='Every structure failed.')
@@ -206,7 +206,9 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
             },
         }
         if train:
-            builder.training = {'code': codes['python'], 'config': orm.Dict(inputs['training']), 'metadata': {'options': serial_options}}
+            builder.training = {
+                'job': {'code': codes['python'], 'config': orm.Dict(inputs['training']), 'metadata': {'options': serial_options}}
+            }
         return builder
 
     def setup(self):
@@ -271,18 +273,18 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         self.report(f'dataset: {result["manifest"]["n_rows"]} sites, {len(result["manifest"]["missing"])} missing')
 
     def should_train(self):
-        return 'training' in self.inputs and 'code' in self.inputs.training
+        return 'training' in self.inputs and 'job' in self.inputs.training and 'code' in self.inputs.training.job
 
     def run_training(self):
-        inputs = AttributeDict(self.exposed_inputs(TrainingCalculation, namespace='training'))
-        inputs.dataset = self.ctx.dataset
+        inputs = AttributeDict(self.exposed_inputs(TrainingWorkChain, namespace='training'))
+        inputs.job = {**inputs.job, 'dataset': self.ctx.dataset}
         inputs.metadata = {**inputs.get('metadata', {}), 'call_link_label': 'training'}
-        return ToContext(training=self.submit(TrainingCalculation, **inputs))
+        return ToContext(training=self.submit(TrainingWorkChain, **inputs))
 
     def inspect_training(self):
         if not self.ctx.training.is_finished_ok:
             return self.exit_codes.ERROR_TRAINING_FAILED.format(status=self.ctx.training.exit_status)
-        self.out_many(self.exposed_outputs(self.ctx.training, TrainingCalculation, namespace='training'))
+        self.out_many(self.exposed_outputs(self.ctx.training, TrainingWorkChain, namespace='training'))
 
     def finalise(self):
         if self.ctx.failed:

@@ -1,0 +1,91 @@
+"""Prediction for a new spectrum: read the file, put it on the grid, run the ensembles.
+
+Spectrum files: plain text or CSV with two numeric columns, energy (eV) and intensity; lines
+starting with ``#`` are comments, so XDI files (``#`` header, energy and mu in the first two
+columns) are read too. One header line of column names is allowed.
+"""
+
+from __future__ import annotations
+
+import io
+import pathlib
+
+import numpy as np
+import torch
+
+from .inputs import SpectrumInputError, normalise, resample_to_grid
+from .models import StackedMLP
+from .study import MODEL_FORMAT
+
+
+def read_spectrum_file(path: str | pathlib.Path) -> tuple[np.ndarray, np.ndarray]:
+    """(energy, intensity) from a two-column text, CSV or XDI file.
+
+    :raises SpectrumInputError: naming the file and the line at fault.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise SpectrumInputError(f'{path}: no such file')
+    rows = []
+    for number, line in enumerate(path.read_text(errors='replace').splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith('#'):
+            continue
+        fields = [f for f in text.replace(',', ' ').replace(';', ' ').split() if f]
+        try:
+            values = [float(f) for f in fields]
+        except ValueError:
+            if not rows and not any(_is_number(f) for f in fields):
+                continue  # one header line of column names
+            raise SpectrumInputError(f'{path.name} line {number}: not numbers: {text[:60]!r}') from None
+        if len(values) < 2:
+            raise SpectrumInputError(f'{path.name} line {number}: expected 2 columns (energy, intensity), got {len(values)}')
+        rows.append(values[:2])
+    if len(rows) < 2:
+        raise SpectrumInputError(f'{path.name}: fewer than 2 data lines')
+    data = np.array(rows, float)
+    return data[:, 0], data[:, 1]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_model(content: bytes) -> tuple[StackedMLP, dict]:
+    """A model file written by the training job: the stacked ensemble and how to prepare inputs."""
+    meta = torch.load(io.BytesIO(content), map_location='cpu', weights_only=True)
+    if not isinstance(meta, dict) or meta.get('format') != MODEL_FORMAT:
+        raise ValueError(f'not a {MODEL_FORMAT} model file (was it written by the siox training job?)')
+    model = StackedMLP(**meta['shape'])
+    model.load_state_dict(meta['state_dict'])
+    return model.eval(), meta
+
+
+def prepare_input(energy: np.ndarray, intensity: np.ndarray, meta: dict) -> np.ndarray:
+    """The spectrum resampled onto the model's grid and scaled as its training set was."""
+    start, end, points = meta['energy_grid']
+    grid = np.linspace(start, end, int(points))
+    on_grid = resample_to_grid(energy, intensity, grid)
+    return normalise(on_grid[None, :], meta['normalisation'], meta['scale'])
+
+
+def predict_spectrum(energy: np.ndarray, intensity: np.ndarray, charge_model: bytes, rdf_model: bytes) -> dict:
+    """Ensemble mean and standard deviation of the Si valence and of the RDF for one spectrum."""
+    results = {}
+    for kind, content in (('charge', charge_model), ('rdf', rdf_model)):
+        model, meta = load_model(content)
+        if meta['kind'] != kind:
+            raise ValueError(f'expected a {kind} model, got a {meta["kind"]} model')
+        x = torch.from_numpy(prepare_input(energy, intensity, meta))
+        with torch.no_grad():
+            members = model(x)[:, 0, :].numpy().astype(float)  # (M, n_out)
+        results[kind] = {'members': members, 'mean': members.mean(axis=0), 'std': members.std(axis=0)}
+        if kind == 'rdf':
+            results['r'] = np.asarray(meta['r_grid'], float)
+    if not np.isfinite(results['charge']['mean']).all():
+        raise SpectrumInputError('the prediction is not finite: check the spectrum')
+    return results

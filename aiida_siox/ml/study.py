@@ -1,0 +1,361 @@
+"""The learning study of one dataset: split, cross-validation, ensembles, baseline, sub-windows, cell means.
+
+:func:`run_study` is what the training job runs. It works in stages (cross-validation per target
+and learning rate, the final ensembles, the sub-window models); each finished stage is kept in a
+checkpoint, and when a time limit (``max_seconds``) comes the stage in progress is saved mid-way
+too. Calling :func:`run_study` again with that checkpoint continues where it stopped and gives the
+same numbers as an uninterrupted run (on CPU, where torch is deterministic).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import evaluation
+from .baseline import DESCRIPTORS, LinearBaseline, spectrum_descriptors
+from .inputs import ML_GRID, normalisation_scale, normalise
+from .models import StackedMLP, pick_device, stacked_model
+from .splits import cell_groups, kfold, train_test_split
+from .trainer import StackedTrainer, TrainSettings, predict
+
+DEFAULTS = {
+    'seed': 0,
+    'split': 'site',  # 'site' (the paper's random split) or 'cell' (whole cells on one side)
+    'test_fraction': 0.2,
+    'validation_fraction': 0.1,
+    'learning_rate': 1e-3,
+    'batch_size': 128,
+    'charge_epochs': 271,
+    'rdf_epochs': 583,
+    'patience': 50,
+    'ensemble_size': 5,
+    'cv_folds': 5,  # 0: no cross-validation
+    'cv_learning_rates': [1e-3],
+    'normalisation': 'global',
+    'augment_shift_ev': 0.0,
+    'augment_broadening_ev': 0.0,
+    'augment_noise': 0.0,
+    'windows': True,
+    'device': 'auto',
+    'max_seconds': 0,  # 0: no limit; else checkpoint and stop after that long
+}
+TARGETS = ('charge', 'rdf')
+MODEL_FORMAT = 'siox-model-1'
+
+
+class StudyInterrupted(Exception):
+    """The time limit came: the checkpoint holds everything needed to continue."""
+
+
+@dataclass
+class StudyState:
+    """Finished stages and the trainer state of the stage in progress (the checkpoint's content)."""
+
+    completed: dict = field(default_factory=dict)
+    current: dict | None = None
+
+    def to_dict(self) -> dict:
+        return {'completed': self.completed, 'current': self.current}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> StudyState:
+        return cls(completed=data['completed'], current=data['current'])
+
+
+def check_config(config: dict) -> dict:
+    """Defaults filled in; unknown keys and impossible values refused with the key's name."""
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f'unknown training settings: {", ".join(unknown)}; known: {", ".join(DEFAULTS)}')
+    config = {**DEFAULTS, **config}
+    if config['split'] not in ('site', 'cell'):
+        raise ValueError(f"split must be 'site' or 'cell', got {config['split']!r}")
+    for key in ('charge_epochs', 'rdf_epochs', 'batch_size', 'ensemble_size', 'patience'):
+        if int(config[key]) < 1:
+            raise ValueError(f'{key} must be at least 1, got {config[key]}')
+    if config['cv_folds'] == 1 or config['cv_folds'] < 0:
+        raise ValueError(f'cv_folds must be 0 (off) or at least 2, got {config["cv_folds"]}')
+    return config
+
+
+def _settings(config: dict, target: str, seed: int, learning_rate: float | None = None) -> TrainSettings:
+    return TrainSettings(
+        epochs=int(config[f'{target}_epochs']),
+        learning_rate=float(learning_rate or config['learning_rate']),
+        batch_size=int(config['batch_size']),
+        patience=int(config['patience']),
+        seed=seed,
+        augment_shift_ev=float(config['augment_shift_ev']),
+        augment_broadening_ev=float(config['augment_broadening_ev']),
+        augment_noise=float(config['augment_noise']),
+    )
+
+
+def _member_splits(rows: np.ndarray, n_members: int, fraction: float, seed: int) -> tuple[list, list]:
+    """Per member, its own random validation rows (``fraction`` of ``rows``; none below 10 rows)."""
+    fits, validations = [], []
+    for member in range(n_members):
+        order = np.random.default_rng(seed + 1000 * member).permutation(rows)
+        n_val = round(fraction * len(rows)) if len(rows) >= 10 else 0
+        validations.append(np.sort(order[:n_val]))
+        fits.append(np.sort(order[n_val:]))
+    return fits, validations
+
+
+class Study:
+    """One dataset, one configuration: the stages and their results."""
+
+    def __init__(self, data: dict, config: dict, log: Callable[[str], None] = print, state: StudyState | None = None):
+        self.config = check_config(config)
+        self.log = log
+        self.state = state or StudyState()
+        self.device = pick_device(self.config['device'])
+        self.spectra = np.asarray(data['spectra'], np.float32)
+        self.energy = np.asarray(data.get('energy', ML_GRID), float)
+        self.charge = np.asarray(data['charge'], np.float32)
+        self.rdf = np.asarray(data['rdf'], np.float32)
+        self.r = np.asarray(data['r'], float)
+        self.n_o = np.asarray(data.get('n_o', np.zeros(len(self.charge))), int)
+        self.x_composition = np.asarray(data.get('x', np.zeros(len(self.charge))), float)
+        self.groups = cell_groups(self.x_composition, np.asarray(data.get('seed', np.zeros(len(self.charge))), int))
+        n = len(self.charge)
+        if n < 2:
+            raise ValueError(f'the dataset has {n} row(s): at least 2 are needed (one to train on, one to test)')
+        seed = int(self.config['seed'])
+        by_cell = self.groups if self.config['split'] == 'cell' else None
+        self.train_rows, self.test_rows = train_test_split(n, self.config['test_fraction'], seed, by_cell)
+        mode = self.config['normalisation']
+        self.scale = normalisation_scale(self.spectra[self.train_rows], mode)
+        self.inputs = torch.from_numpy(normalise(self.spectra, mode, self.scale)).to(self.device)
+        self.targets = {
+            'charge': torch.from_numpy(self.charge.reshape(-1, 1)).to(self.device),
+            'rdf': torch.from_numpy(self.rdf).to(self.device),
+        }
+        self.deadline = time.time() + float(self.config['max_seconds']) if self.config['max_seconds'] else None
+
+    # -- stages ---------------------------------------------------------------------------------
+
+    def _stage(self, name: str, trainer_factory: Callable[[], StackedTrainer]) -> dict:
+        if name in self.state.completed:
+            return self.state.completed[name]
+        trainer = trainer_factory()
+        if self.state.current and self.state.current['stage'] == name:
+            trainer.load_state_dict(self.state.current['trainer'])
+            self.log(f'{name}: resumed at epoch {trainer.epoch}')
+        if not trainer.run(self.deadline):
+            self.state.current = {'stage': name, 'trainer': trainer.state_dict()}
+            raise StudyInterrupted(f'time limit reached in stage {name} at epoch {trainer.epoch}')
+        model = trainer.best_model()
+        result = {
+            'model_state': {key: value.cpu() for key, value in model.state_dict().items()},
+            'model_shape': model.shape,
+            'best_loss': trainer.best_loss.cpu().tolist(),
+            'best_epoch': trainer.best_epoch.cpu().tolist(),
+            'epochs_run': trainer.epoch,
+            'seconds': trainer.seconds,
+            'history': np.array(trainer.history, float),  # (epochs, 2 [train, watched], members)
+        }
+        self.state.completed[name] = result
+        self.state.current = None
+        return result
+
+    def _trainer(self, name: str, target: str, fits, validations, settings: TrainSettings, masks=None) -> Callable:
+        def make() -> StackedTrainer:
+            torch.manual_seed(settings.seed)
+            model = stacked_model(target, len(fits), self.inputs.shape[1], self.targets[target].shape[1]).to(self.device)
+            return StackedTrainer(model, self.inputs, self.targets[target], fits, validations, settings, masks, self.log, name)
+
+        return make
+
+    def model_from(self, result: dict):
+        model = StackedMLP(**result['model_shape'])
+        model.load_state_dict(result['model_state'])
+        return model.to(self.device).eval()
+
+    def cross_validation(self, target: str) -> dict:
+        """k folds over the training rows (by cell with split='cell'), one stacked run per learning rate."""
+        k = int(self.config['cv_folds'])
+        if not k:
+            return {'skipped': 'cv_folds = 0'}
+        groups = self.groups[self.train_rows] if self.config['split'] == 'cell' else None
+        try:
+            folds = kfold(len(self.train_rows), k, int(self.config['seed']), groups)
+        except ValueError as exception:
+            return {'skipped': str(exception)}
+        fits = [self.train_rows[fit] for fit, _ in folds]
+        validations = [self.train_rows[val] for _, val in folds]
+        candidates = []
+        for i, learning_rate in enumerate(self.config['cv_learning_rates']):
+            settings = _settings(self.config, target, int(self.config['seed']) + 17 * (i + 1), learning_rate)
+            result = self._stage(
+                f'cv_{target}_lr{i}', self._trainer(f'cv {target} lr={learning_rate:g}', target, fits, validations, settings)
+            )
+            fold_rmse = np.sqrt(result['best_loss'])
+            candidates.append(
+                {
+                    'learning_rate': float(learning_rate),
+                    'rmse_mean': float(fold_rmse.mean()),
+                    'rmse_std': float(fold_rmse.std()),
+                    'fold_rmse': fold_rmse.tolist(),
+                    'best_epochs': result['best_epoch'],
+                    'seconds': result['seconds'],
+                }
+            )
+        best = min(candidates, key=lambda c: c['rmse_mean'])
+        return {'folds': k, 'by': self.config['split'], 'candidates': candidates, 'learning_rate': best['learning_rate']}
+
+    def ensemble(self, target: str, learning_rate: float) -> tuple[dict, np.ndarray]:
+        """The final ``ensemble_size`` members on all training rows; (result, (M, N, out) predictions)."""
+        fits, validations = _member_splits(
+            self.train_rows, int(self.config['ensemble_size']), float(self.config['validation_fraction']), int(self.config['seed'])
+        )
+        settings = _settings(self.config, target, int(self.config['seed']), learning_rate)
+        result = self._stage(f'final_{target}', self._trainer(f'{target} ensemble', target, fits, validations, settings))
+        return result, predict(self.model_from(result), self.inputs)
+
+    def windows(self, target: str, learning_rate: float) -> dict:
+        """One model per sub-window (inputs outside the window zeroed), all windows trained together."""
+        masks = evaluation.window_masks(self.energy)
+        fits, validations = _member_splits(self.train_rows, 1, float(self.config['validation_fraction']), int(self.config['seed']))
+        settings = _settings(self.config, target, int(self.config['seed']) + 7, learning_rate)
+        mask_tensor = torch.from_numpy(np.stack(list(masks.values())))
+        result = self._stage(
+            f'windows_{target}',
+            self._trainer(f'{target} windows', target, fits * len(masks), validations * len(masks), settings, mask_tensor),
+        )
+        predictions = predict(self.model_from(result), self.inputs, mask_tensor)
+        scores = {}
+        for i, (name, (start, end)) in enumerate(evaluation.WINDOWS.items()):
+            prediction = predictions[i][self.test_rows]
+            truth = self.targets[target].cpu().numpy()[self.test_rows]
+            entry = {'range_ev': [start, end]}
+            if target == 'charge':
+                entry.update(evaluation.scores(truth.ravel(), prediction.ravel()))
+            else:
+                entry['rmse'] = evaluation.rmse(truth, prediction)
+            scores[name] = entry
+        return scores
+
+    def baseline(self) -> tuple[dict, np.ndarray]:
+        features = spectrum_descriptors(self.energy, self.spectra)
+        model = LinearBaseline().fit(features[self.train_rows], self.charge[self.train_rows])
+        prediction = model.predict(features)
+        return {
+            'descriptors': list(DESCRIPTORS),
+            'coefficients': model.coefficients.tolist(),
+            'train': evaluation.scores(self.charge[self.train_rows], prediction[self.train_rows]),
+            'test': evaluation.scores(self.charge[self.test_rows], prediction[self.test_rows]),
+        }, prediction
+
+    def averaged(self, charge_model, rdf_model) -> dict:
+        """Site-trained ensembles applied to each cell's mean spectrum, against the cell's mean targets."""
+        cells, (mean_spectra, mean_charge, mean_rdf, mean_x) = evaluation.cell_means(
+            self.groups, self.spectra, self.charge, self.rdf, self.x_composition
+        )
+        inputs = torch.from_numpy(normalise(mean_spectra, self.config['normalisation'], self.scale)).to(self.device)
+        charge = predict(charge_model, inputs)[..., 0]
+        rdf = predict(rdf_model, inputs).mean(axis=0)
+        rdf_rmse = evaluation.per_site_rmse(mean_rdf, rdf)
+        worst = int(np.argmax(rdf_rmse))
+        return {
+            'n_cells': len(cells),
+            'x': mean_x.tolist(),
+            'mean_charge': mean_charge.tolist(),
+            'predicted_mean_charge': charge.mean(axis=0).tolist(),
+            'predicted_std': charge.std(axis=0).tolist(),
+            'charge': evaluation.scores(mean_charge, charge.mean(axis=0)),
+            'rdf_rmse': rdf_rmse.tolist(),
+            'rdf_worst': {'x': float(mean_x[worst]), 'rmse': float(rdf_rmse[worst])},
+        }
+
+    # -- all of it ------------------------------------------------------------------------------
+
+    def run(self) -> tuple[dict, dict, dict]:
+        """(metrics, predictions, model files) of the whole study; raises StudyInterrupted at the time limit."""
+        start = time.perf_counter()
+        n, test = len(self.charge), self.test_rows
+        self.log(
+            f'{n} sites in {len(np.unique(self.groups))} cells, split by {self.config["split"]}: '
+            f'{len(self.train_rows)} train, {len(test)} test; device {self.device}'
+        )
+        metrics: dict = {
+            'device': str(self.device),
+            'n_rows': n,
+            'n_cells': len(np.unique(self.groups)),
+            'n_train': len(self.train_rows),
+            'n_test': len(test),
+            'split': self.config['split'],
+            'config': self.config,
+            'cross_validation': {},
+        }
+        predictions: dict = {'is_test': np.isin(np.arange(n), test), 'cell': self.groups}
+        models, members = {}, {}
+        for target in TARGETS:
+            cv = self.cross_validation(target)
+            metrics['cross_validation'][target] = cv
+            learning_rate = cv.get('learning_rate', self.config['learning_rate'])
+            result, prediction = self.ensemble(target, learning_rate)
+            members[target] = self.model_from(result)
+            mean, std = prediction.mean(axis=0), prediction.std(axis=0)
+            truth = self.targets[target].cpu().numpy()
+            section = {
+                'learning_rate': learning_rate,
+                'ensemble_size': int(self.config['ensemble_size']),
+                'epochs_run': result['epochs_run'],
+                'best_epoch': result['best_epoch'],
+                'seconds': result['seconds'],
+            }
+            if target == 'charge':
+                mean, std = mean[:, 0], std[:, 0]
+                for side, rows in (('train', self.train_rows), ('test', test)):
+                    section[side] = evaluation.scores(truth[rows, 0], mean[rows])
+                section['mean_uncertainty_test'] = float(std[test].mean())
+                section['by_coordination_test'] = evaluation.by_coordination(truth[test, 0], mean[test], self.n_o[test])
+            else:
+                site_rmse = evaluation.per_site_rmse(truth, mean)
+                for side, rows in (('train', self.train_rows), ('test', test)):
+                    section[side] = {'rmse': evaluation.rmse(truth[rows], mean[rows]), 'n': len(rows)}
+                ordered = np.sort(site_rmse[test])
+                section['per_site_rmse_test'] = {
+                    'best': float(ordered[0]),
+                    'median': float(np.median(ordered)),
+                    'worst': float(ordered[-1]),
+                }
+                predictions['rdf_site_rmse'] = site_rmse
+            predictions[f'{target}_mean'], predictions[f'{target}_std'] = mean, std
+            metrics[target] = section
+            models[target] = self.model_file(target, result, section)
+        metrics['baseline'], predictions['baseline_charge'] = self.baseline()
+        if self.config['windows']:
+            metrics['windows'] = {target: self.windows(target, metrics[target]['learning_rate']) for target in TARGETS}
+        metrics['averaged'] = self.averaged(members['charge'], members['rdf'])
+        metrics['training_seconds'] = time.perf_counter() - start
+        # flat keys: the one-line summary every report reads
+        metrics['charge_rmse_train'] = metrics['charge']['train']['rmse']
+        metrics['charge_rmse_test'] = metrics['charge']['test']['rmse']
+        metrics['charge_r2_test'] = metrics['charge']['test']['r2']
+        metrics['rdf_rmse_train'] = metrics['rdf']['train']['rmse']
+        metrics['rdf_rmse_test'] = metrics['rdf']['test']['rmse']
+        return metrics, predictions, models
+
+    def model_file(self, target: str, result: dict, section: dict) -> dict:
+        """What a model file holds: weights of every member and how to prepare a spectrum for them.
+
+        Plain tensors, numbers and strings only, so ``torch.load(weights_only=True)`` reads it.
+        """
+        return {
+            'format': MODEL_FORMAT,
+            'kind': target,
+            'shape': result['model_shape'],
+            'state_dict': result['model_state'],
+            'normalisation': self.config['normalisation'],
+            'scale': self.scale,
+            'energy_grid': [float(self.energy[0]), float(self.energy[-1]), len(self.energy)],
+            'r_grid': self.r.tolist() if target == 'rdf' else [],
+            'test_rmse': section['test']['rmse'],
+        }

@@ -1,0 +1,57 @@
+"""``TrainingWorkChain``: the training job with restarts from its checkpoint when time runs out.
+
+A GPU partition usually has short wall-time limits. The study checkpoints itself before the
+limit (or, when the scheduler kills it, leaves the last checkpoint it wrote); this workchain
+resubmits with that checkpoint until the study is done, so no finished epoch is trained twice.
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
+
+from aiida_siox.calculations.training import TrainingCalculation
+
+
+class TrainingWorkChain(BaseRestartWorkChain):
+    """Run :class:`TrainingCalculation`; on a time limit, continue from its checkpoint."""
+
+    _process_class = TrainingCalculation
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.expose_inputs(TrainingCalculation, namespace='job', exclude=('checkpoint',))
+        spec.expose_outputs(TrainingCalculation, exclude=('checkpoint',))
+        spec.outline(
+            cls.setup,
+            while_(cls.should_run_process)(cls.run_process, cls.inspect_process),
+            cls.results,
+        )
+        spec.exit_code(401, 'ERROR_TRAINING_SCRIPT', message='The training script failed: {message}')
+
+    def setup(self):
+        super().setup()
+        self.ctx.inputs = AttributeDict(self.exposed_inputs(TrainingCalculation, 'job'))
+
+    @process_handler(
+        priority=500,
+        exit_codes=[
+            TrainingCalculation.exit_codes.ERROR_TIME_LIMIT,
+            TrainingCalculation.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME,
+        ],
+    )
+    def handle_time_limit(self, node: orm.CalcJobNode) -> ProcessHandlerReport:
+        """Continue from the checkpoint the interrupted job left (from scratch if it left none)."""
+        if 'checkpoint' in node.outputs:
+            self.ctx.inputs.checkpoint = node.outputs.checkpoint
+            self.report(f'{node.process_label}<{node.pk}> ran out of time: continuing from its checkpoint')
+        else:
+            self.report(f'{node.process_label}<{node.pk}> ran out of time before its first checkpoint: starting again')
+        return ProcessHandlerReport(do_break=True)
+
+    @process_handler(priority=400, exit_codes=[TrainingCalculation.exit_codes.ERROR_TRAINING_SCRIPT])
+    def handle_script_error(self, node: orm.CalcJobNode) -> ProcessHandlerReport:
+        """A bug or a bad input in the script is not fixed by trying again: stop with its message."""
+        return ProcessHandlerReport(do_break=True, exit_code=self.exit_codes.ERROR_TRAINING_SCRIPT.format(message=node.exit_message))
