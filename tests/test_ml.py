@@ -222,3 +222,7 @@ def test_spectrum_files(tmp_path):
     words.write_text('1830 1\n1840 oops\n')
     with pytest.raises(inputs.SpectrumInputError, match='line 2: not numbers'):
         read_spectrum_file(words)
+    two_headers = tmp_path / 'headers.txt'
+    two_headers.write_text('energy mu\nnp.float64(1830.0) np.float64(1.0)\n1840 2\n')
+    with pytest.raises(inputs.SpectrumInputError, match='line 2: not numbers'):
+        read_spectrum_file(two_headers)

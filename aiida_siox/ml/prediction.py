@@ -26,7 +26,7 @@ def read_spectrum_file(path: str | pathlib.Path) -> tuple[np.ndarray, np.ndarray
     path = pathlib.Path(path)
     if not path.is_file():
         raise SpectrumInputError(f'{path}: no such file')
-    rows = []
+    rows, header_seen = [], False
     for number, line in enumerate(path.read_text(errors='replace').splitlines(), start=1):
         text = line.strip()
         if not text or text.startswith('#'):
@@ -35,8 +35,9 @@ def read_spectrum_file(path: str | pathlib.Path) -> tuple[np.ndarray, np.ndarray
         try:
             values = [float(f) for f in fields]
         except ValueError:
-            if not rows and not any(_is_number(f) for f in fields):
-                continue  # one header line of column names
+            if not rows and not header_seen and not any(_is_number(f) for f in fields):
+                header_seen = True  # one header line of column names
+                continue
             raise SpectrumInputError(f'{path.name} line {number}: not numbers: {text[:60]!r}') from None
         if len(values) < 2:
             raise SpectrumInputError(f'{path.name} line {number}: expected 2 columns (energy, intensity), got {len(values)}')

@@ -29,7 +29,7 @@ class TrainingWorkChain(BaseRestartWorkChain):
             while_(cls.should_run_process)(cls.run_process, cls.inspect_process),
             cls.results,
         )
-        spec.exit_code(401, 'ERROR_TRAINING_SCRIPT', message='The training script failed: {message}')
+        spec.exit_code(410, 'ERROR_TRAINING_SCRIPT', message='The training script failed: {message}')
 
     def setup(self):
         super().setup()

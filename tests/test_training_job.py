@@ -1,0 +1,111 @@
+"""The training job through the engine (real PyTorch in a localhost job), its restarts, and `siox predict`."""
+
+import itertools
+
+import numpy as np
+import pytest
+from aiida import get_profile, orm
+from aiida.engine import run_get_node
+from click.testing import CliRunner
+
+from aiida_siox.calculations.training import DATASET_ARRAYS
+from aiida_siox.cli import predict_command
+from aiida_siox.ml.synthetic import synthetic_dataset
+from aiida_siox.workflows.training import TrainingWorkChain
+
+pytestmark = pytest.mark.codes
+
+CONFIG = {'charge_epochs': 60, 'rdf_epochs': 40, 'ensemble_size': 2, 'cv_folds': 2, 'batch_size': 32, 'patience': 100}
+
+
+def dataset_node(n_rows: int, n_cells: int = 6) -> orm.ArrayData:
+    node = orm.ArrayData()
+    for name, values in synthetic_dataset(n_rows, n_cells, seed=11).items():
+        if name in DATASET_ARRAYS:
+            node.set_array(name, np.asarray(values))
+    return node.store()
+
+
+def training_builder(code, dataset, config, max_iterations=10):
+    builder = TrainingWorkChain.get_builder()
+    builder.job.code = code
+    builder.job.dataset = dataset
+    builder.job.config = orm.Dict(config)
+    builder.job.metadata.options.resources = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
+    builder.max_iterations = orm.Int(max_iterations)
+    return builder
+
+
+@pytest.fixture(scope='module')
+def interrupted_training(siox_setup):
+    """A study that needs longer than its time budget: it checkpoints and the workchain continues it."""
+    dataset = dataset_node(160)
+    builder = training_builder(siox_setup['codes']['python'], dataset, {**CONFIG, 'max_seconds': 6}, max_iterations=25)
+    results, node = run_get_node(builder)
+    return dataset, results, node
+
+
+def test_time_limit_restarts_from_the_checkpoint(interrupted_training):
+    _, results, node = interrupted_training
+    assert node.is_finished_ok, f'{node.exit_status}: {node.exit_message}'
+    jobs = sorted(node.called, key=lambda n: n.ctime)
+    assert len(jobs) >= 2, 'the time limit never came: the test does not test a restart'
+    for previous, following in itertools.pairwise(jobs):
+        assert previous.exit_status == 400 and 'checkpoint' in previous.outputs
+        assert following.inputs.checkpoint.uuid == previous.outputs.checkpoint.uuid  # continued, not restarted
+    assert jobs[-1].is_finished_ok and 'checkpoint' not in jobs[-1].outputs
+    metrics = results['metrics'].get_dict()
+    assert metrics['resumed'] is True and metrics['n_rows'] == 160
+    assert metrics['charge']['test']['rmse'] < 0.5  # learned something: the class spacing is 0.8 e
+    assert set(results['plots']) == {'charge_parity', 'rdf_examples', 'windows', 'averaged'}
+
+
+def test_a_failing_script_stops_with_its_message(siox_setup):
+    dataset = dataset_node(1, 1)
+    _, node = run_get_node(training_builder(siox_setup['codes']['python'], dataset, CONFIG))
+    assert node.exit_status == TrainingWorkChain.exit_codes.ERROR_TRAINING_SCRIPT.status
+    assert 'at least 2 are needed' in node.exit_message
+    assert len(node.called) == 1  # not retried
+
+
+def test_bad_config_is_refused_at_submission(siox_setup):
+    with pytest.raises(ValueError, match='unknown training settings: epochs'):
+        training_builder(siox_setup['codes']['python'], dataset_node(20), {'epochs': 10})
+
+
+def test_predict_round_trips_through_the_graph(interrupted_training, tmp_path):
+    dataset, results, node = interrupted_training
+    row = 5
+    spectrum_file = tmp_path / 'site5.csv'
+    energy = dataset.get_array('energy')
+    spectrum_file.write_text(
+        'energy_eV,intensity\n'
+        + '\n'.join(f'{float(e)!r},{float(i)!r}' for e, i in zip(energy, dataset.get_array('spectra')[row], strict=False))
+    )
+    profile = ['-p', get_profile().name]
+    png = tmp_path / 'prediction.png'
+    result = CliRunner().invoke(predict_command, [str(spectrum_file), '--model', str(node.pk), '--png', str(png), *profile])
+    assert result.exit_code == 0, result.output
+    assert 'Si valence (Bader)' in result.output and png.stat().st_size > 1000
+    prediction = (
+        orm.QueryBuilder()
+        .append(orm.CalcFunctionNode, filters={'attributes.process_label': 'predict_from_spectrum'}, tag='calc')
+        .order_by({'calc': {'ctime': 'desc'}})
+        .first(flat=True)
+    )
+    assert prediction.inputs.charge_model.uuid == results['charge_model'].uuid
+    assert prediction.inputs.spectrum.base.attributes.get('source_filename') == 'site5.csv'
+    charge = prediction.outputs.charge
+    # the same spectrum through the graph gives what the training job predicted for that row
+    assert charge['mean'] == pytest.approx(results['predictions'].get_array('charge_mean')[row], abs=1e-4)
+    assert len(charge['members']) == 2 and charge['std'] >= 0
+
+    nan_file = tmp_path / 'nan.txt'
+    nan_file.write_text('\n'.join(f'{e} {"nan" if k == 10 else 1.0}' for k, e in enumerate(np.linspace(1820, 1890, 100))))
+    short_file = tmp_path / 'short.txt'
+    short_file.write_text('\n'.join(f'{e} 1.0' for e in np.linspace(1840, 1890, 100)))
+    for bad, message in ((nan_file, 'NaN'), (short_file, 'covers 1840.00-1890.00 eV')):
+        refused = CliRunner().invoke(predict_command, [str(bad), '--model', str(node.pk), *profile])
+        assert refused.exit_code == 1 and message in refused.output
+    wrong_model = CliRunner().invoke(predict_command, [str(spectrum_file), '--model', str(dataset.pk), *profile])
+    assert wrong_model.exit_code == 1 and 'is not a training job' in wrong_model.output
