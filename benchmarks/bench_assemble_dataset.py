@@ -1,12 +1,14 @@
-"""Time ``assemble_dataset`` on thousands of rows made by reusing real site nodes.
+"""Time the dataset assembly at the paper's size (45 cells x ~118 sites) from real site nodes.
 
-    AIIDA_PATH=... .venv/bin/python benchmarks/bench_assemble_dataset.py --rows 5000 [--workchain PK]
+    AIIDA_PATH=... .venv/bin/python benchmarks/bench_assemble_dataset.py [--cells 45 --sites 118] [--workchain PK]
 
-Takes the inputs of the ``assemble_dataset`` call of a finished SiOxDatasetWorkChain (default: the
-newest one in the profile, e.g. the demo's) and repeats its structures under new link labels until
-the requested number of rows is reached: the spectrum, charge and RDF nodes are real, only reused.
-Prints the calcfunction's wall time (it stores the table, the manifest and every input link) next
-to the time of the same assembly done in plain numpy on arrays already in memory, in the same run.
+Takes the ``structure_rows`` inputs of one structure of a SiOxDatasetWorkChain (default: the
+newest in the profile, e.g. the demo's) and builds ``--cells`` structures of ``--sites`` sites
+from them: the site labels 0..N-1 point, in turn, at the real aligned-spectrum nodes (reused), and
+the RDF and charge nodes are the real arrays tiled to N sites (new nodes, derived from real ones).
+Times ``structure_rows`` (one calcfunction per cell, as the pipeline runs it) and
+``assemble_dataset`` (one call over all cells), next to the same table built in plain numpy on
+arrays already in memory, in the same run.
 """
 
 from __future__ import annotations
@@ -19,52 +21,77 @@ import numpy as np
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--rows', type=int, default=5000)
-    parser.add_argument('--workchain', default=None, help='pk of a finished SiOxDatasetWorkChain (default: the newest).')
+    parser.add_argument('--cells', type=int, default=45)
+    parser.add_argument('--sites', type=int, default=118, help='Sites per cell (5,290 / 45 = 117.6 in the paper).')
+    parser.add_argument('--workchain', default=None, help='pk of a SiOxDatasetWorkChain (default: the newest that assembled).')
     parser.add_argument('--profile', default=None)
     args = parser.parse_args()
 
     from aiida import load_profile, orm
 
-    from aiida_siox.calculations.dataset import assemble_dataset
+    from aiida_siox.calculations.dataset import assemble_dataset, structure_rows
+    from aiida_siox.workflows.assembly import structure_row_inputs
 
     load_profile(args.profile)
     if args.workchain:
         workchain = orm.load_node(args.workchain)
     else:
-        qb = orm.QueryBuilder().append(
-            orm.WorkChainNode, filters={'attributes.process_label': 'SiOxDatasetWorkChain', 'attributes.exit_status': 0}
-        )
-        workchain = qb.order_by({orm.WorkChainNode: {'ctime': 'desc'}}).first(flat=True)
+        qb = orm.QueryBuilder().append(orm.WorkChainNode, filters={'attributes.process_label': 'SiOxDatasetWorkChain'}, tag='wc')
+        workchain = qb.order_by({'wc': {'ctime': 'desc'}}).first(flat=True)
         if workchain is None:
-            raise SystemExit('no finished SiOxDatasetWorkChain in this profile: run `siox demo` first')
-    call = next(n for n in workchain.called if n.process_label == 'assemble_dataset')
-    inputs = {link.link_label: link.node for link in call.base.links.get_incoming().all()}
-    groups = sorted({label.split('_', 1)[0] for label in inputs})
-    rows_per_copy = call.outputs.manifest['n_rows']
-    copies = -(-args.rows // rows_per_copy)
-    kwargs = {}
-    for copy in range(copies):
-        for k, key in enumerate(groups):
-            for label, node in inputs.items():
-                if label.startswith(f'{key}_'):
-                    kwargs[f's{copy * len(groups) + k}_{label.split("_", 1)[1]}'] = node
-    print(f'{workchain.process_label}<{workchain.pk}>: {rows_per_copy} rows x {copies} copies, {len(kwargs)} input links')
+            raise SystemExit('no SiOxDatasetWorkChain in this profile: run `siox demo` first')
+    structures = [n for n in workchain.called if n.process_label == 'SiOxStructureWorkChain' and n.is_finished_ok]
+    inputs = next((i for i in map(structure_row_inputs, structures) if any(k.startswith('spectrum_') for k in i)), None)
+    if inputs is None or 'charges' not in inputs:
+        raise SystemExit(f'{workchain.process_label}<{workchain.pk}> has no structure with spectra and charges')
+    spectra = [node for label, node in inputs.items() if label.startswith('spectrum_')]
+    real_sites = inputs['sites'].get_list()
+    rdfs, charges = inputs['rdfs'], inputs['charges']
+    rdf_row = {site: list(rdfs.get_array('sites')).index(site) for site in real_sites}
+
+    tiled_rdfs = orm.ArrayData()
+    picks = [rdf_row[real_sites[i % len(real_sites)]] for i in range(args.sites)]
+    tiled_rdfs.set_array('sites', np.arange(args.sites))
+    tiled_rdfs.set_array('r', rdfs.get_array('r'))
+    for name in ('rdf_total', 'rdf_Si', 'rdf_O', 'n_o', 'n_si'):
+        tiled_rdfs.set_array(name, rdfs.get_array(name)[picks])
+    tiled_charges = orm.ArrayData()
+    tiled_charges.set_array('charge', charges.get_array('charge')[[real_sites[i % len(real_sites)] for i in range(args.sites)]])
+    tiled_rdfs.store()
+    tiled_charges.store()
+    sites = orm.List(list(range(args.sites))).store()
+    cell_inputs = {
+        'structure': inputs['structure'],
+        'x': inputs['x'],
+        'seed': inputs['seed'],
+        'sites': sites,
+        'rdfs': tiled_rdfs,
+        'charges': tiled_charges,
+        **{f'spectrum_{i}': spectra[i % len(spectra)] for i in range(args.sites)},
+    }
+    print(f'{workchain.process_label}<{workchain.pk}>: {len(spectra)} real spectrum nodes reused for {args.cells} x {args.sites} sites')
 
     start = time.perf_counter()
+    kwargs = {}
+    for k in range(args.cells):
+        result = structure_rows(**cell_inputs)
+        kwargs[f's{k}_rows'], kwargs[f's{k}_manifest'] = result['rows'], result['manifest']
+    rows_seconds = time.perf_counter() - start
+    start = time.perf_counter()
     result = assemble_dataset(**kwargs)
-    aiida_seconds = time.perf_counter() - start
+    assemble_seconds = time.perf_counter() - start
     n_rows = result['manifest']['n_rows']
 
     # Reference: the same table from arrays already in memory (no node loading, no storing).
-    dataset = result['dataset']
-    spectra, charge, rdf = dataset.get_array('spectra'), dataset.get_array('charge'), dataset.get_array('rdf')
+    arrays = [(s.get_x()[1], s.get_y()[0][1]) for s in spectra]
     start = time.perf_counter()
-    table = {'spectra': np.array(list(spectra)), 'charge': np.array(list(charge)), 'rdf': np.array(list(rdf))}
+    table = np.array([arrays[i % len(arrays)][1] for _ in range(args.cells) for i in range(args.sites)])
     numpy_seconds = time.perf_counter() - start
-    assert table['spectra'].shape == (n_rows, 256)
-    print(f'assemble_dataset: {n_rows} rows in {aiida_seconds:.2f} s ({1e3 * aiida_seconds / n_rows:.3f} ms/row)')
-    print(f'plain numpy on in-memory arrays: {numpy_seconds:.4f} s; ratio {aiida_seconds / numpy_seconds:.0f}x')
+    assert table.shape == (n_rows, 256) and np.allclose(table, result['dataset'].get_array('spectra'))
+    total = rows_seconds + assemble_seconds
+    print(f'structure_rows: {args.cells} calls in {rows_seconds:.2f} s ({rows_seconds / args.cells:.3f} s per cell of {args.sites} sites)')
+    print(f'assemble_dataset: {n_rows} rows from {args.cells} cells in {assemble_seconds:.2f} s')
+    print(f'total {total:.2f} s ({1e3 * total / n_rows:.3f} ms/row); plain numpy on in-memory arrays {numpy_seconds:.4f} s')
 
 
 if __name__ == '__main__':

@@ -29,70 +29,93 @@ def site_rdfs(structure: orm.StructureData) -> orm.ArrayData:
     return node
 
 
+ROW_COLUMNS = ('x', 'seed', 'site', 'n_o', 'n_si')
+
+
+@calcfunction
+def structure_rows(**kwargs: orm.Data) -> dict[str, orm.Data]:
+    """The dataset rows of one structure: one per requested Si site with a spectrum and a charge.
+
+    Inputs: ``structure``, ``x`` (Float), ``seed`` (Int), ``sites`` (List of requested sites),
+    ``rdfs``, ``charges`` (optional) and ``spectrum_<site>`` (optional). Requested sites lacking a
+    spectrum or a charge are listed in the manifest under ``missing``, never silently dropped.
+
+    One calcfunction per structure keeps each call's input links in the hundreds: aiida-core
+    checks every new link of an unstored node against all earlier ones, so one call with all
+    sites of a paper-size dataset (5,290 spectrum links) is quadratic and takes many minutes.
+    """
+    structure, rdf_node = kwargs['structure'], kwargs['rdfs']
+    charge_node = kwargs.get('charges')
+    meta = {'x': kwargs['x'].value, 'seed': kwargs['seed'].value}
+    rdf_sites = list(rdf_node.get_array('sites'))
+    rdf_total, n_o_all, n_si_all = rdf_node.get_array('rdf_total'), rdf_node.get_array('n_o'), rdf_node.get_array('n_si')
+    charges_all = charge_node.get_array('charge') if charge_node is not None else None
+    rows, missing, spectra, charges, rdfs = [], [], [], [], []
+    columns = {k: [] for k in ROW_COLUMNS}
+    for site in kwargs['sites'].get_list():
+        spectrum_node = kwargs.get(f'spectrum_{site}')
+        if spectrum_node is None or charge_node is None:
+            reason = 'no spectrum (site failed or not run)' if spectrum_node is None else 'no Bader charge'
+            missing.append({'structure': structure.uuid, 'site': int(site), 'reason': reason})
+            continue
+        site_index = rdf_sites.index(site)
+        energy, intensity = spectrum_node.get_x()[1], spectrum_node.get_y()[0][1]
+        if energy.shape != ML_GRID.shape or not np.allclose(energy, ML_GRID):
+            raise ValueError(f'spectrum {spectrum_node.uuid} is not on the ML grid (1830-1880 eV, 256 points)')
+        spectra.append(intensity)
+        charges.append(charges_all[site])
+        rdfs.append(rdf_total[site_index])
+        values = (meta['x'], meta['seed'], site, int(n_o_all[site_index]), int(n_si_all[site_index]))
+        for name, value in zip(ROW_COLUMNS, values, strict=True):
+            columns[name].append(value)
+        rows.append(
+            {
+                'structure': structure.uuid,
+                'site': int(site),
+                'x': meta['x'],
+                'seed': meta['seed'],
+                'spectrum': spectrum_node.uuid,
+                'charges': charge_node.uuid,
+                'rdfs': rdf_node.uuid,
+            }
+        )
+    n = len(rows)
+    table = orm.ArrayData()
+    table.set_array('spectra', np.array(spectra, float).reshape(n, len(ML_GRID)))
+    table.set_array('charge', np.array(charges, float))
+    table.set_array('rdf', np.array(rdfs, float).reshape(n, rdf.N_POINTS))
+    table.set_array('r', rdf_node.get_array('r'))
+    table.set_array('x', np.array(columns['x'], float))
+    for name in ROW_COLUMNS[1:]:
+        table.set_array(name, np.array(columns[name], int))
+    return {'rows': table, 'manifest': orm.Dict({'rows': rows, 'missing': missing})}
+
+
 def _structure_keys(kwargs: dict) -> list[str]:
-    return sorted({key.split('_', 1)[0] for key in kwargs})
+    return sorted({key.split('_', 1)[0] for key in kwargs}, key=lambda key: int(key[1:]))
 
 
 @calcfunction
 def assemble_dataset(**kwargs: orm.Data) -> dict[str, orm.Data]:
-    """One row per Si site with spectrum, Bader charge, RDF, composition, seed and node UUIDs.
+    """One table of all structures: rows (spectrum, Bader charge, RDF, x, seed, site, n_O, n_Si) and manifest.
 
-    Inputs per structure ``s<k>`` (flat link labels): ``s<k>_structure``, ``s<k>_x`` (Float),
-    ``s<k>_seed`` (Int), ``s<k>_sites`` (List of requested sites), ``s<k>_rdfs``, ``s<k>_charges``
-    (optional) and ``s<k>_spectrum_<site>`` (optional). Requested sites lacking a spectrum or a
-    charge are left out and listed in the manifest under ``missing``, never silently dropped.
+    Inputs per structure ``s<k>``: ``s<k>_rows`` and ``s<k>_manifest``, the outputs of
+    :func:`structure_rows`. The manifest lists, per row, the UUIDs of its structure, spectrum,
+    charge and RDF nodes, and every requested site that is missing and why.
     """
-    rows, missing = [], []
-    spectra, charges, rdfs, columns = [], [], [], {k: [] for k in ('x', 'seed', 'site', 'n_o', 'n_si')}
-    r_grid = None
-    for key in _structure_keys(kwargs):
-        structure = kwargs[f'{key}_structure']
-        meta = {'x': kwargs[f'{key}_x'].value, 'seed': kwargs[f'{key}_seed'].value}
-        rdf_node = kwargs[f'{key}_rdfs']
-        charge_node = kwargs.get(f'{key}_charges')
-        r_grid = rdf_node.get_array('r')
-        rdf_sites = list(rdf_node.get_array('sites'))
-        for site in kwargs[f'{key}_sites'].get_list():
-            spectrum_node = kwargs.get(f'{key}_spectrum_{site}')
-            if spectrum_node is None or charge_node is None:
-                reason = 'no spectrum (site failed or not run)' if spectrum_node is None else 'no Bader charge'
-                missing.append({'structure': structure.uuid, 'site': int(site), 'reason': reason})
-                continue
-            site_index = rdf_sites.index(site)
-            energy, intensity = spectrum_node.get_x()[1], spectrum_node.get_y()[0][1]
-            if energy.shape != ML_GRID.shape or not np.allclose(energy, ML_GRID):
-                raise ValueError(f'spectrum {spectrum_node.uuid} is not on the ML grid (1830-1880 eV, 256 points)')
-            spectra.append(intensity)
-            charges.append(charge_node.get_array('charge')[site])
-            rdfs.append(rdf_node.get_array('rdf_total')[site_index])
-            n_o, n_si = int(rdf_node.get_array('n_o')[site_index]), int(rdf_node.get_array('n_si')[site_index])
-            for name, value in (('x', meta['x']), ('seed', meta['seed']), ('site', site), ('n_o', n_o), ('n_si', n_si)):
-                columns[name].append(value)
-            rows.append(
-                {
-                    'structure': structure.uuid,
-                    'site': int(site),
-                    'x': meta['x'],
-                    'seed': meta['seed'],
-                    'spectrum': spectrum_node.uuid,
-                    'charges': charge_node.uuid,
-                    'rdfs': rdf_node.uuid,
-                }
-            )
+    keys = _structure_keys(kwargs)
+    tables = [kwargs[f'{key}_rows'] for key in keys]
+    manifests = [kwargs[f'{key}_manifest'] for key in keys]
+    rows = [row for manifest in manifests for row in manifest['rows']]
+    missing = [item for manifest in manifests for item in manifest['missing']]
     if not rows:
         raise ValueError('no site has both a spectrum and a Bader charge: nothing to assemble')
-    table = orm.ArrayData()
-    table.set_array('spectra', np.array(spectra, float))
-    table.set_array('energy', ML_GRID)
-    table.set_array('charge', np.array(charges, float))
-    table.set_array('rdf', np.array(rdfs, float))
-    table.set_array('r', r_grid)
-    table.set_array('x', np.array(columns['x'], float))
-    table.set_array('seed', np.array(columns['seed'], int))
-    table.set_array('site', np.array(columns['site'], int))
-    table.set_array('n_o', np.array(columns['n_o'], int))
-    table.set_array('n_si', np.array(columns['n_si'], int))
-    return {'dataset': table, 'manifest': orm.Dict({'rows': rows, 'missing': missing, 'n_rows': len(rows)})}
+    dataset = orm.ArrayData()
+    for name in ('spectra', 'charge', 'rdf', *ROW_COLUMNS):
+        dataset.set_array(name, np.concatenate([table.get_array(name) for table in tables]))
+    dataset.set_array('energy', ML_GRID)
+    dataset.set_array('r', tables[0].get_array('r'))
+    return {'dataset': dataset, 'manifest': orm.Dict({'rows': rows, 'missing': missing, 'n_rows': len(rows)})}
 
 
 @calcfunction

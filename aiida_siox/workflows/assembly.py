@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common.links import LinkType
 
+from aiida_siox.calculations.dataset import structure_rows
 from aiida_siox.workflows.rerun_failed import latest_run
 
 
@@ -19,24 +20,29 @@ def structure_xanes(node: orm.WorkflowNode) -> orm.WorkflowNode | None:
     return latest_run(calls[0]) if calls else None
 
 
+def structure_row_inputs(node: orm.WorkflowNode) -> dict[str, orm.Data]:
+    """Inputs of :func:`~aiida_siox.calculations.dataset.structure_rows` for one SiOxStructureWorkChain."""
+    inputs: dict[str, orm.Data] = {
+        'structure': node.outputs.md.structure,
+        'x': node.inputs.x,
+        'seed': node.inputs.seed,
+        'sites': node.outputs.sites,
+        'rdfs': node.outputs.rdfs,
+    }
+    if 'charges' in node.outputs:
+        inputs['charges'] = node.outputs.charges
+    xanes = structure_xanes(node)
+    spectra = xanes.outputs.aligned_spectra if xanes is not None and 'aligned_spectra' in xanes.outputs else {}
+    for site_key, spectrum in spectra.items():
+        inputs[f'spectrum_{site_key.removeprefix("site_")}'] = spectrum
+    return inputs
+
+
 def assembly_inputs(structure_nodes: list[orm.WorkflowNode]) -> dict[str, orm.Data]:
-    """Flat ``s<k>_...`` inputs of :func:`~aiida_siox.calculations.dataset.assemble_dataset`."""
+    """Runs :func:`structure_rows` per structure; its outputs as the ``s<k>_rows`` / ``s<k>_manifest``
+    inputs of :func:`~aiida_siox.calculations.dataset.assemble_dataset`."""
     kwargs: dict[str, orm.Data] = {}
     for k, node in enumerate(structure_nodes):
-        key = f's{k}'
-        kwargs.update(
-            {
-                f'{key}_structure': node.outputs.md.structure,
-                f'{key}_x': node.inputs.x,
-                f'{key}_seed': node.inputs.seed,
-                f'{key}_sites': node.outputs.sites,
-                f'{key}_rdfs': node.outputs.rdfs,
-            }
-        )
-        if 'charges' in node.outputs:
-            kwargs[f'{key}_charges'] = node.outputs.charges
-        xanes = structure_xanes(node)
-        spectra = xanes.outputs.aligned_spectra if xanes is not None and 'aligned_spectra' in xanes.outputs else {}
-        for site_key, spectrum in spectra.items():
-            kwargs[f'{key}_spectrum_{site_key.removeprefix("site_")}'] = spectrum
+        result = structure_rows(**structure_row_inputs(node))
+        kwargs[f's{k}_rows'], kwargs[f's{k}_manifest'] = result['rows'], result['manifest']
     return kwargs
