@@ -8,6 +8,7 @@ from aiida.engine import ToContext, WorkChain
 from aiida.plugins import CalculationFactory, WorkflowFactory
 
 from aiida_siox.calculations.bader import BaderCalculation
+from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
@@ -37,7 +38,7 @@ class BaderWorkChain(WorkChain):
     def run_scf(self):
         scf = self.exposed_inputs(PwBaseWorkChain, namespace='scf')
         inputs = pw_base_inputs(scf, self.inputs.structure, 'paw_scf')
-        return ToContext(scf=self.submit(PwBaseWorkChain, **inputs))
+        return ToContext(scf=submit_once(self, PwBaseWorkChain, **inputs))
 
     def run_pp(self):
         if not self.ctx.scf.is_finished_ok:
@@ -55,7 +56,7 @@ class BaderWorkChain(WorkChain):
                 'parameters': orm.Dict({'INPUTPP': {'plot_num': plot_num}, 'PLOT': {'iflag': 3}}),
                 'metadata': {'options': options, 'call_link_label': f'pp_{name}'},
             }
-            futures[f'pp_{name}'] = self.submit(PpCalculation, **inputs)
+            futures[f'pp_{name}'] = submit_once(self, PpCalculation, **inputs)
         return ToContext(**futures)
 
     def run_bader(self):
@@ -70,7 +71,7 @@ class BaderWorkChain(WorkChain):
         inputs.reference_density = self.ctx.pp_reference.outputs.retrieved
         inputs.z_valence = orm.Dict({kind: pseudo.z_valence for kind, pseudo in pseudos.items()})
         inputs.metadata = {**inputs.get('metadata', {}), 'call_link_label': 'bader'}
-        return ToContext(bader=self.submit(BaderCalculation, **inputs))
+        return ToContext(bader=submit_once(self, BaderCalculation, **inputs))
 
     def results(self):
         node = self.ctx.bader

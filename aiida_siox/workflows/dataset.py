@@ -18,6 +18,7 @@ from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.calculations.dataset import assemble_dataset, structure_averages
 from aiida_siox.workflows.assembly import assembly_inputs
+from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain, tersoff_potential
 from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
@@ -228,7 +229,7 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         }
         inputs = {'xanes': xanes, 'target_ev': self.inputs.target_ev, 'metadata': {'call_link_label': 'quartz_calibration'}}
         self.report('computing the alpha-quartz calibration with the production settings')
-        return ToContext(quartz=self.submit(QuartzCalibrationWorkChain, **inputs))
+        return ToContext(quartz=submit_once(self, QuartzCalibrationWorkChain, **inputs))
 
     def inspect_calibration(self):
         if not self.ctx.quartz.is_finished_ok:
@@ -247,7 +248,7 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
             inputs.x, inputs.seed = orm.Float(x), orm.Int(seed)
             inputs.xanes = {**inputs.xanes, 'calibration': self.ctx.calibration}
             inputs.metadata = {'call_link_label': structure_label(x, seed)}
-            self.to_context(structures=append_(self.submit(SiOxStructureWorkChain, **inputs)))
+            self.to_context(structures=append_(submit_once(self, SiOxStructureWorkChain, **inputs)))
         self.report(f'submitted {[structure_label(x, s) for x, s in batch]}; {len(self.ctx.pending)} waiting')
 
     def inspect_structures(self):
@@ -279,7 +280,7 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         inputs = AttributeDict(self.exposed_inputs(TrainingWorkChain, namespace='training'))
         inputs.job = {**inputs.job, 'dataset': self.ctx.dataset}
         inputs.metadata = {**inputs.get('metadata', {}), 'call_link_label': 'training'}
-        return ToContext(training=self.submit(TrainingWorkChain, **inputs))
+        return ToContext(training=submit_once(self, TrainingWorkChain, **inputs))
 
     def inspect_training(self):
         if not self.ctx.training.is_finished_ok:

@@ -14,6 +14,7 @@ from aiida.engine import ToContext, WorkChain
 from aiida_siox.analysis.spectrum import QUARTZ_MAIN_PEAK_EV
 from aiida_siox.calculations.spectra import quartz_calibration
 from aiida_siox.calculations.structure_edit import alpha_quartz
+from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 
@@ -35,7 +36,7 @@ class QuartzCalibrationWorkChain(WorkChain):
         inputs.structure = alpha_quartz()
         inputs.sites = orm.List([0])
         inputs.metadata = {'call_link_label': 'alpha_quartz'}
-        return ToContext(quartz=self.submit(SiteXanesWorkChain, **inputs))
+        return ToContext(quartz=submit_once(self, SiteXanesWorkChain, **inputs))
 
     def calibrate(self):
         node = self.ctx.quartz

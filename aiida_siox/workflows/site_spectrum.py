@@ -9,6 +9,7 @@ from aiida.plugins import CalculationFactory, DataFactory, WorkflowFactory
 
 from aiida_siox.calculations.spectra import align_site_spectrum, isotropic_site_spectrum
 from aiida_siox.calculations.structure_edit import ABSORBER_KIND, absorber_species_index, mark_absorber
+from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
@@ -61,7 +62,7 @@ class SiteSpectrumWorkChain(WorkChain):
         inputs = pw_base_inputs(scf, marked, 'core_hole_scf', parameters=orm.Dict(parameters), extra_pseudos=extra)
         self.ctx.polarisations = list(POLARISATIONS)
         self.ctx.spectra = {}
-        return ToContext(core_hole=self.submit(PwBaseWorkChain, **inputs))
+        return ToContext(core_hole=submit_once(self, PwBaseWorkChain, **inputs))
 
     def inspect_core_hole_scf(self):
         if not self.ctx.core_hole.is_finished_ok:
@@ -89,7 +90,7 @@ class SiteSpectrumWorkChain(WorkChain):
                 'metadata': {'call_link_label': f'xspectra_{pol}'},
             }
         )
-        return ToContext(xspectra=self.submit(XspectraBaseWorkChain, **inputs))
+        return ToContext(xspectra=submit_once(self, XspectraBaseWorkChain, **inputs))
 
     def inspect_xspectra(self):
         pol = self.ctx.polarisations.pop(0)

@@ -19,6 +19,7 @@ from aiida.engine import ToContext, WorkChain, append_, if_, while_
 from aiida.plugins import WorkflowFactory
 
 from aiida_siox.calculations.spectra import align_site_spectrum
+from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
 from aiida_siox.workflows.site_spectrum import SiteSpectrumWorkChain
 
@@ -121,7 +122,7 @@ class SiteXanesWorkChain(WorkChain):
     def run_ground_state(self):
         scf = self.exposed_inputs(SiteSpectrumWorkChain)['scf']
         inputs = pw_base_inputs(scf, self.inputs.structure, 'ground_state_scf')
-        return ToContext(ground=self.submit(PwBaseWorkChain, **inputs))
+        return ToContext(ground=submit_once(self, PwBaseWorkChain, **inputs))
 
     def inspect_ground_state(self):
         if not self.ctx.ground.is_finished_ok:
@@ -157,7 +158,7 @@ class SiteXanesWorkChain(WorkChain):
         overrides = self.inputs.site_overrides.get_dict() if 'site_overrides' in self.inputs else {}
         for site in batch:
             inputs = self.site_inputs(site, overrides.get(str(site), {}))
-            node = self.submit(SiteSpectrumWorkChain, **inputs)
+            node = submit_once(self, SiteSpectrumWorkChain, **inputs)
             node.base.extras.set('siox_site', site)
             self.to_context(batch=append_(node))
         self.report(f'submitted sites {batch}; {len(self.ctx.pending)} waiting')

@@ -15,6 +15,7 @@ from aiida_siox.calculations.dataset import site_rdfs
 from aiida_siox.calculations.structure_builder import build_amorphous_seed
 from aiida_siox.calculations.structure_edit import select_sites
 from aiida_siox.workflows.bader import BaderWorkChain
+from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
@@ -57,7 +58,7 @@ class SiOxStructureWorkChain(WorkChain):
             parameters['seed'] = self.inputs.seed.value  # one seed per structure, explicit in the script
             inputs.parameters = orm.Dict(parameters)
         inputs.metadata = {'call_link_label': 'melt_quench'}
-        return ToContext(md=self.submit(MeltQuenchWorkChain, **inputs))
+        return ToContext(md=submit_once(self, MeltQuenchWorkChain, **inputs))
 
     def run_xanes(self):
         md = self.ctx.md
@@ -75,13 +76,13 @@ class SiOxStructureWorkChain(WorkChain):
         inputs.structure = self.ctx.structure
         inputs.sites = sites
         inputs.metadata = {'call_link_label': 'xanes'}
-        return ToContext(xanes=self.submit(SiteXanesWorkChain, **inputs))
+        return ToContext(xanes=submit_once(self, SiteXanesWorkChain, **inputs))
 
     def run_bader(self):
         inputs = AttributeDict(self.exposed_inputs(BaderWorkChain, namespace='bader'))
         inputs.structure = self.ctx.structure
         inputs.metadata = {'call_link_label': 'bader'}
-        return ToContext(bader=self.submit(BaderWorkChain, **inputs))
+        return ToContext(bader=submit_once(self, BaderWorkChain, **inputs))
 
     def results(self):
         self.out('rdfs', site_rdfs(self.ctx.structure))
