@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -34,7 +34,6 @@ class TrainSettings:
     augment_broadening_ev: float = 0.0
     augment_noise: float = 0.0
     log_every: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def augments(self) -> bool:
