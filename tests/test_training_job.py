@@ -71,6 +71,12 @@ def test_a_failing_script_stops_with_its_message(siox_setup):
 def test_bad_config_is_refused_at_submission(siox_setup):
     with pytest.raises(ValueError, match='unknown training settings: epochs'):
         training_builder(siox_setup['codes']['python'], dataset_node(20), {'epochs': 10})
+    complete, without_seed = dataset_node(20), orm.ArrayData()
+    for name in complete.get_arraynames():
+        if name != 'seed':
+            without_seed.set_array(name, complete.get_array(name))
+    with pytest.raises(ValueError, match='lacks the arrays seed'):
+        training_builder(siox_setup['codes']['python'], without_seed.store(), CONFIG)
 
 
 def test_predict_round_trips_through_the_graph(interrupted_training, tmp_path):

@@ -34,7 +34,9 @@ class TrainingCalculation(CalcJob):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('dataset', valid_type=orm.ArrayData, help='Output of assemble_dataset (or an imported table).')
+        spec.input(
+            'dataset', valid_type=orm.ArrayData, validator=_validate_dataset, help='Output of assemble_dataset (or an imported table).'
+        )
         spec.input(
             'config',
             valid_type=orm.Dict,
@@ -60,10 +62,8 @@ class TrainingCalculation(CalcJob):
         folder.get_subfolder('siox_ml', create=True)
         for script in sorted(ML_PACKAGE.glob('*.py')):
             folder.create_file_from_filelike(script.open('rb'), f'siox_ml/{script.name}', 'wb')
-        dataset = self.inputs.dataset
-        missing = [name for name in DATASET_ARRAYS if name not in dataset.get_arraynames()]
         buffer = io.BytesIO()
-        np.savez(buffer, **{name: dataset.get_array(name) for name in DATASET_ARRAYS if name not in missing})
+        np.savez(buffer, **{name: self.inputs.dataset.get_array(name) for name in DATASET_ARRAYS})
         folder.create_file_from_filelike(io.BytesIO(buffer.getvalue()), 'dataset.npz', 'wb')
         config = self.inputs.config.get_dict()
         walltime = self.inputs.metadata.options.get('max_wallclock_seconds')
@@ -81,8 +81,20 @@ class TrainingCalculation(CalcJob):
         calcinfo = CalcInfo()
         calcinfo.codes_info = [codeinfo]
         calcinfo.provenance_exclude_list = ['dataset.npz', 'checkpoint.pt']  # already nodes in the graph
-        calcinfo.retrieve_list = [codeinfo.stdout_name, *OUTPUT_FILES, *PLOTS, 'checkpoint.pt', 'error.txt']
+        calcinfo.retrieve_list = [codeinfo.stdout_name, *OUTPUT_FILES, *PLOTS, 'error.txt']
+        # the parser makes the checkpoint a node when the study was interrupted: not kept a second time in `retrieved`
+        calcinfo.retrieve_temporary_list = ['checkpoint.pt']
         return calcinfo
+
+
+def _validate_dataset(value, _):
+    """Every array the study reads, named when absent (x and seed make the cells of a split by cell)."""
+    if value is None:
+        return None
+    missing = [name for name in DATASET_ARRAYS if name not in value.get_arraynames()]
+    if missing:
+        return f'the dataset lacks the arrays {", ".join(missing)} (expected those of assemble_dataset)'
+    return None
 
 
 def _validate_config(value, _):

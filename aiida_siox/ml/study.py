@@ -209,14 +209,15 @@ class Study:
         best = min(candidates, key=lambda c: c['rmse_mean'])
         return {'folds': k, 'by': self.config['split'], 'candidates': candidates, 'learning_rate': best['learning_rate']}
 
-    def ensemble(self, target: str, learning_rate: float) -> tuple[dict, np.ndarray]:
-        """The final ``ensemble_size`` members on all training rows; (result, (M, N, out) predictions)."""
+    def ensemble(self, target: str, learning_rate: float) -> tuple[dict, StackedMLP, np.ndarray]:
+        """The final ``ensemble_size`` members on all training rows; (result, model, (M, N, out) predictions)."""
         fits, validations = _member_splits(
             self.train_rows, int(self.config['ensemble_size']), float(self.config['validation_fraction']), int(self.config['seed'])
         )
         settings = _settings(self.config, target, int(self.config['seed']), learning_rate)
         result = self._stage(f'final_{target}', self._trainer(f'{target} ensemble', target, fits, validations, settings))
-        return result, predict(self.model_from(result), self.inputs)
+        model = self.model_from(result)
+        return result, model, predict(model, self.inputs)
 
     def windows(self, target: str, learning_rate: float) -> dict:
         """One model per sub-window (inputs outside the window zeroed), all windows trained together."""
@@ -229,10 +230,10 @@ class Study:
             self._trainer(f'{target} windows', target, fits * len(masks), validations * len(masks), settings, mask_tensor),
         )
         predictions = predict(self.model_from(result), self.inputs, mask_tensor)
+        truth = self.targets[target].cpu().numpy()[self.test_rows]
         scores = {}
         for i, (name, (start, end)) in enumerate(evaluation.WINDOWS.items()):
             prediction = predictions[i][self.test_rows]
-            truth = self.targets[target].cpu().numpy()[self.test_rows]
             entry = {'range_ev': [start, end]}
             if target == 'charge':
                 entry.update(evaluation.scores(truth.ravel(), prediction.ravel()))
@@ -299,8 +300,7 @@ class Study:
             cv = self.cross_validation(target)
             metrics['cross_validation'][target] = cv
             learning_rate = cv.get('learning_rate', self.config['learning_rate'])
-            result, prediction = self.ensemble(target, learning_rate)
-            members[target] = self.model_from(result)
+            result, members[target], prediction = self.ensemble(target, learning_rate)
             mean, std = prediction.mean(axis=0), prediction.std(axis=0)
             truth = self.targets[target].cpu().numpy()
             section = {

@@ -110,9 +110,7 @@ class StackedTrainer:
         if self.settings.augments:
             s = self.settings
             batch = augment(batch, self.generator, s.augment_shift_ev, s.augment_broadening_ev, s.augment_noise)
-        if self.input_masks is not None:
-            batch = batch * self.input_masks
-        return batch
+        return self._masked(batch)
 
     def _epoch_order(self) -> torch.Tensor:
         """(M, steps * batch) row order: each member's own permutation, wrapped to the longest set."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import pathlib
 
 import numpy as np
 from aiida import orm
@@ -19,9 +20,10 @@ class TrainingParser(Parser):
         repository = self.retrieved.base.repository
         files = set(repository.list_object_names())
         if 'metrics.json' not in files:
-            if 'checkpoint.pt' in files:
-                with repository.open('checkpoint.pt', 'rb') as handle:
-                    self.out('checkpoint', orm.SinglefileData(handle, filename='checkpoint.pt'))
+            temporary = kwargs.get('retrieved_temporary_folder')
+            checkpoint = pathlib.Path(temporary) / 'checkpoint.pt' if temporary else None
+            if checkpoint is not None and checkpoint.is_file():
+                self.out('checkpoint', orm.SinglefileData(checkpoint, filename='checkpoint.pt'))
                 if self.node.exit_status is not None:  # the scheduler killed it (wall time): keep its exit code
                     return None
                 return self.exit_codes.ERROR_TIME_LIMIT

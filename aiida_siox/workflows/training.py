@@ -1,8 +1,9 @@
 """``TrainingWorkChain``: the training job with restarts from its checkpoint when time runs out.
 
-A GPU partition usually has short wall-time limits. The study checkpoints itself before the
-limit (or, when the scheduler kills it, leaves the last checkpoint it wrote); this workchain
-resubmits with that checkpoint until the study is done, so no finished epoch is trained twice.
+A GPU partition usually has short wall-time limits. The study checkpoints itself at 90 % of the
+limit and this workchain resubmits with that checkpoint until the study is done, so no finished
+epoch is trained twice. The study writes no periodic checkpoints: a job the scheduler kills first
+(exit 120) hands on the checkpoint it started from, if any, and its own progress is lost.
 """
 
 from __future__ import annotations
