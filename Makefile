@@ -6,13 +6,22 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 DEBIAN_PACKAGES := quantum-espresso lammps lammps-data openmpi-bin python3-venv
 EXECUTABLES := pw.x xspectra.x pp.x ld1.x lmp mpirun
 
-.PHONY: demo test system-deps venv lint
+# The test suite's SLURM group also needs a single-node cluster (setup_profiles/cluster.sh starts it).
+CLUSTER_PACKAGES := slurm-wlm munge openssh-server
+
+.PHONY: demo test system-deps cluster-deps venv lint
 
 system-deps:
 	@if ! command -v $(EXECUTABLES) >/dev/null 2>&1 || [ ! -f /usr/share/lammps/potentials/SiO.tersoff ]; then \
 		echo "Installing Debian packages: $(DEBIAN_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(DEBIAN_PACKAGES); \
 	else echo "Debian packages present: $(EXECUTABLES)"; fi
+
+cluster-deps:
+	@if ! command -v sbatch slurmctld munged >/dev/null 2>&1 || [ ! -x /usr/sbin/sshd ]; then \
+		echo "Installing Debian packages: $(CLUSTER_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(CLUSTER_PACKAGES); \
+	else echo "Debian packages present: $(CLUSTER_PACKAGES)"; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +36,7 @@ venv: $(VENV)/.installed
 demo: system-deps venv
 	$(VENV)/bin/siox demo
 
-test: system-deps venv
+test: system-deps cluster-deps venv
 	$(VENV)/bin/pytest -v -ra --durations=15
 
 lint: venv

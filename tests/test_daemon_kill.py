@@ -10,8 +10,8 @@ import sys
 import time
 import uuid
 
-import psutil
 import pytest
+from daemon_crash import kill_daemon
 
 pytestmark = pytest.mark.codes
 
@@ -59,22 +59,6 @@ def embedded_profile(tmp_path):
 
     yield name, sh, tmp_path
     subprocess.run([BIN / 'verdi', '-p', name, 'daemon', 'stop'], env=env, capture_output=True, check=False)
-
-
-def kill_daemon(config_dir: pathlib.Path) -> int:
-    """SIGKILL the daemon: circus arbiter, workers and broker, as a crash or an OOM killer would.
-
-    The running pw.x/xspectra.x jobs are left alone (core.direct starts them under the worker, but a
-    crashed daemon does not take its jobs down; the scheduler's jobs are the cluster's).
-    """
-    pid_file = next(config_dir.rglob('circus-*.pid'))
-    arbiter = psutil.Process(int(pid_file.read_text().split()[0]))
-    python = [p for p in arbiter.children(recursive=True) if 'python' in ' '.join(p.cmdline()[:1])]
-    victims = [arbiter, *python]
-    for process in victims:
-        process.kill()
-    psutil.wait_procs(victims, timeout=30)
-    return len(victims)
 
 
 def test_killed_daemon_resumes_without_losing_or_repeating_work(embedded_profile):

@@ -46,6 +46,7 @@ def test_production_profile_runs_a_workflow_through_the_daemon(production_profil
     first = sh(BIN / 'siox', 'setup', '--production', '--profile', name, '--no-pseudos')
     assert 'created (core.psql_dos + core.rabbitmq)' in first.stdout
     assert 'code pw@localhost: created' in first.stdout
+    assert 'RabbitMQ consumer_timeout: ' in first.stdout  # read with rabbitmqctl here, and a warning if it is finite
 
     second = sh(BIN / 'siox', 'setup', '--production', '--profile', name, '--no-pseudos')
     assert 'created' not in second.stdout  # idempotent: nothing is made twice

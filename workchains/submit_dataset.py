@@ -8,6 +8,9 @@
 --max-structures / --max-sites (throttles: at most their product of site workchains in flight)
 override the protocol. Follow the run with `siox status <PK>`.
 
+--computer: `localhost` (from `siox setup`) or a cluster registered with `siox setup cluster --config FILE`, whose
+partitions, account and cores per node are used for every job (the training job goes to its GPU partition).
+
 Needs `siox setup` (codes and pseudopotential families) and a running daemon.
 """
 
@@ -16,6 +19,7 @@ import argparse
 from aiida import orm
 from aiida.engine import submit
 
+from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
 from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -43,6 +47,8 @@ if args.max_structures is not None:
     overrides['max_concurrent_structures'] = args.max_structures
 if args.max_sites is not None:
     overrides['xanes'] = {'max_concurrent_sites': args.max_sites}
+# A cluster registered by `siox setup cluster` carries its job options (partitions, account, cores per node).
+job_options = orm.load_computer(args.computer).get_property(JOB_OPTIONS_PROPERTY, {})
 builder = SiOxDatasetWorkChain.get_builder_from_protocol(
     codes,
     [float(x) for x in args.compositions.split(',')],
@@ -50,6 +56,9 @@ builder = SiOxDatasetWorkChain.get_builder_from_protocol(
     protocol=args.protocol,
     overrides=overrides,
     train=not args.no_training,
+    options=job_options.get('mpi'),
+    serial_options=job_options.get('serial'),
+    training_options=job_options.get('training'),
 )
 node = submit(builder)
 print(f'Submitted SiOxDatasetWorkChain<{node.pk}>; follow it with `siox status {node.pk}` or `verdi process status {node.pk}`')

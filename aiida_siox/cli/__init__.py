@@ -15,19 +15,95 @@ def siox():
     """aiida-siox: ML XANES pipeline for amorphous SiOx on AiiDA."""
 
 
-@siox.command('setup')
-@click.option('-p', '--profile', default=None, help='Profile name (default: from the profile YAML).')
-@click.option('--production', is_flag=True, help='PostgreSQL + RabbitMQ profile instead of the embedded SQLite + ZeroMQ one.')
-@click.option('--config-dir', type=click.Path(path_type=pathlib.Path, file_okay=False), default=DEFAULT_CONFIG_DIR, show_default=True)
-@click.option('--no-pseudos', is_flag=True, help='Skip generating the pseudopotential families.')
-def setup_command(profile, production, config_dir, no_pseudos):
-    """Create (or reuse) the profile, the localhost computer, the codes and the pseudopotential families."""
+def _setup(profile, production, config_dir, no_pseudos):
     try:
         result = setup_all(config_dir, profile, production, not no_pseudos, click.echo)
     except SetupError as exception:
         click.secho(f'Error: {exception}', fg='red', err=True)
         sys.exit(1)
     click.secho(f'Ready: profile {result["profile"]}, codes {", ".join(c.full_label for c in result["codes"].values())}', fg='green')
+
+
+@siox.group('setup', invoke_without_command=True)
+@click.option('-p', '--profile', default=None, help='Profile name (default: from the profile YAML).')
+@click.option('--production', is_flag=True, help='PostgreSQL + RabbitMQ profile instead of the embedded SQLite + ZeroMQ one.')
+@click.option('--config-dir', type=click.Path(path_type=pathlib.Path, file_okay=False), default=DEFAULT_CONFIG_DIR, show_default=True)
+@click.option('--no-pseudos', is_flag=True, help='Skip generating the pseudopotential families.')
+@click.pass_context
+def setup_command(context, profile, production, config_dir, no_pseudos):
+    """Create (or reuse) the profile, the localhost computer, the codes and the pseudopotential families.
+
+    `siox setup production` is `siox setup --production`; `siox setup cluster --config FILE` adds an
+    SSH + SLURM cluster to the current profile.
+    """
+    context.obj = {'profile': profile, 'config_dir': config_dir, 'no_pseudos': no_pseudos}
+    if context.invoked_subcommand is None:
+        _setup(profile, production, config_dir, no_pseudos)
+
+
+@setup_command.command('production')
+@click.pass_obj
+def setup_production_command(obj):
+    """The PostgreSQL + RabbitMQ profile (setup_profiles/profiles/production.yaml), computer, codes, pseudos.
+
+    Server settings a long pipeline needs: docs/hpc.md (RabbitMQ consumer_timeout, daemon workers and slots).
+    """
+    _setup(obj['profile'], True, obj['config_dir'], obj['no_pseudos'])
+
+
+@setup_command.command('cluster')
+@click.option(
+    '--config',
+    'config_file',
+    type=click.Path(path_type=pathlib.Path, dir_okay=False, exists=True),
+    required=True,
+    help='Cluster YAML: start from setup_profiles/computers/cluster-template.yaml.',
+)
+@click.pass_obj
+def setup_cluster_command(obj, config_file):
+    """Register an SSH + SLURM cluster and the pipeline's codes on it (idempotent; connects nowhere).
+
+    Then check it with `siox check cluster LABEL` and submit with
+    `verdi run workchains/submit_dataset.py -- --computer LABEL`.
+    """
+    from aiida import load_profile
+
+    from aiida_siox.cli.cluster import read_cluster_config, setup_cluster
+
+    load_profile(obj['profile'], allow_switch=True)
+    try:
+        config = read_cluster_config(config_file)
+        computer, codes = setup_cluster(config, click.echo)
+    except SetupError as exception:
+        click.secho(f'Error: {exception}', fg='red', err=True)
+        sys.exit(1)
+    click.secho(f'Ready: computer {computer.label}, codes {", ".join(c.full_label for c in codes.values())}', fg='green')
+    click.echo(f'Check it with `siox check cluster {computer.label}`.')
+
+
+@siox.group('check')
+def check_group():
+    """Check that a resource is usable before submitting to it."""
+
+
+@check_group.command('cluster')
+@click.argument('label', default='cluster')
+@click.option('-p', '--profile', default=None, help='Profile (default: the default profile).')
+def check_cluster_command(label, profile):
+    """Connect to cluster LABEL: SSH, sbatch/squeue/scancel, partitions, work dir, each code's executable."""
+    from aiida import load_profile
+
+    from aiida_siox.cli.cluster import check_cluster
+
+    load_profile(profile, allow_switch=True)
+    checks = check_cluster(label)
+    for check in checks:
+        click.secho(f'  {"OK  " if check.ok else "FAIL"}  {check.name:<24} {check.detail}', fg=None if check.ok else 'red')
+    failed = [check.name for check in checks if not check.ok]
+    if failed:
+        click.secho(f'Cluster {label}: {len(failed)} check(s) failed: {", ".join(failed)}', fg='red', err=True)
+        sys.exit(1)
+    click.secho(f'Cluster {label}: all {len(checks)} checks passed', fg='green')
 
 
 @siox.command('demo')

@@ -163,10 +163,49 @@ def ensure_codes(config_dir: pathlib.Path, computer, echo: Callable[[str], None]
     return codes
 
 
+def rabbitmq_consumer_timeout_ms() -> int | str | None:
+    """The local RabbitMQ server's ``consumer_timeout`` in ms, ``'off'``, or None when it cannot be read.
+
+    Only readable with ``rabbitmqctl`` on this machine (as root or the rabbitmq user); a remote
+    broker's setting is not visible to its clients.
+    """
+    if shutil.which('rabbitmqctl') is None:
+        return None
+    try:
+        result = subprocess.run(
+            ['rabbitmqctl', 'eval', 'application:get_env(rabbit, consumer_timeout).'], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    value = result.stdout.strip().splitlines()[-1] if result.returncode == 0 and result.stdout.strip() else ''
+    if value in ('undefined', '{ok,undefined}'):
+        return 'off'
+    if value.startswith('{ok,') and value[4:-1].isdigit():
+        return int(value[4:-1])
+    return None
+
+
+def warn_about_consumer_timeout(echo: Callable[[str], None]) -> None:
+    """Say so when RabbitMQ would re-send the task of a process that runs longer than its consumer_timeout."""
+    timeout = rabbitmq_consumer_timeout_ms()
+    if timeout is None:
+        echo('  RabbitMQ consumer_timeout: not readable here; it must be off or longer than your longest workflow (docs/hpc.md)')
+    elif timeout == 'off':
+        echo('  RabbitMQ consumer_timeout: off (good for long workflows)')
+    else:
+        echo(
+            f'  WARNING: RabbitMQ consumer_timeout is {timeout / 60000:.0f} min: a workflow running longer may be run twice. '
+            "Turn it off: rabbitmqctl eval 'application:set_env(rabbit, consumer_timeout, undefined).' and in the "
+            'server config (docs/hpc.md, section 2), then restart the daemon.'
+        )
+
+
 def setup_all(config_dir: pathlib.Path, profile: str | None, production: bool, pseudos: bool, echo: Callable[[str], None]) -> dict:
     """Profile, computer, codes and (optionally) pseudopotential families; safe to run any number of times."""
     echo('Profile')
     name = ensure_profile(config_dir, profile, production, echo)
+    if production:
+        warn_about_consumer_timeout(echo)
     echo('Computer')
     computer = ensure_computer(config_dir, echo)
     echo('Codes')

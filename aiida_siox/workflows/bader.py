@@ -5,13 +5,13 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
-from aiida.plugins import CalculationFactory, WorkflowFactory
+from aiida.plugins import CalculationFactory
 
 from aiida_siox.calculations.bader import BaderCalculation
+from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
 
-PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
 PpCalculation = CalculationFactory('quantumespresso.pp')
 
 #: pp.x plot_num: 0 = valence density (integrated), 21 = PAW all-electron density (reference grid).
@@ -24,7 +24,7 @@ class BaderWorkChain(WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.expose_inputs(PwBaseWorkChain, namespace='scf', exclude=('pw.structure',))
+        spec.expose_inputs(CancelTolerantPwBaseWorkChain, namespace='scf', exclude=('pw.structure',))
         spec.input('structure', valid_type=orm.StructureData)
         spec.input('pp_code', valid_type=orm.AbstractCode, help='pp.x')
         spec.expose_inputs(BaderCalculation, namespace='bader', include=('code', 'metadata', 'tolerance'))
@@ -36,9 +36,9 @@ class BaderWorkChain(WorkChain):
         spec.exit_code(420, 'ERROR_BADER_FAILED', message='The Bader job failed: {message}')
 
     def run_scf(self):
-        scf = self.exposed_inputs(PwBaseWorkChain, namespace='scf')
+        scf = self.exposed_inputs(CancelTolerantPwBaseWorkChain, namespace='scf')
         inputs = pw_base_inputs(scf, self.inputs.structure, 'paw_scf')
-        return ToContext(scf=submit_once(self, PwBaseWorkChain, **inputs))
+        return ToContext(scf=submit_once(self, CancelTolerantPwBaseWorkChain, **inputs))
 
     def run_pp(self):
         if not self.ctx.scf.is_finished_ok:

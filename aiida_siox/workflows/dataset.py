@@ -12,7 +12,7 @@ from importlib import resources
 
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import ToContext, WorkChain, append_, if_, while_
+from aiida.engine import ToContext, WorkChain, if_, while_
 from aiida.plugins import DataFactory
 from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
@@ -22,6 +22,7 @@ from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain, tersoff_potential
 from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
+from aiida_siox.workflows.sliding_window import ended_children, wait_for_oldest
 from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
 from aiida_siox.workflows.training import TrainingWorkChain
 
@@ -97,6 +98,8 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         protocol: str | None = None,
         overrides: dict | None = None,
         options: dict | None = None,
+        serial_options: dict | None = None,
+        training_options: dict | None = None,
         calibration: orm.Dict | None = None,
         train: bool = True,
         potential: orm.SinglefileData | pathlib.Path | None = None,
@@ -105,6 +108,9 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
 
         :param codes: ``lmp``, ``pw``, ``xspectra``, ``pp`` and ``python`` codes (python runs Bader and training).
         :param options: job options of the MPI codes (default: 2 local MPI ranks).
+        :param serial_options: job options of the Bader jobs (default: 1 local process, the MPI codes' wall time).
+        :param training_options: job options of the training job (default: ``serial_options``); on a cluster the
+            GPU partition and its directives (``queue_name``, ``custom_scheduler_commands``).
         :param calibration: an existing alpha-quartz calibration Dict; without it the workchain computes one.
         :param potential: the Tersoff file (default: Debian's lammps-data copy).
         """
@@ -113,7 +119,8 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
             raise ValueError(f'codes missing for {sorted(missing)}: run `siox setup` or pass them explicitly')
         inputs = cls.get_protocol_inputs(protocol, overrides)
         mpi_options = {**LOCAL_OPTIONS, **(options or {})}
-        serial_options = {**SERIAL_OPTIONS, 'max_wallclock_seconds': mpi_options['max_wallclock_seconds']}
+        serial_options = {**SERIAL_OPTIONS, 'max_wallclock_seconds': mpi_options['max_wallclock_seconds'], **(serial_options or {})}
+        training_options = {**serial_options, **(training_options or {})}
         potential = tersoff_potential(potential)
         md = MeltQuenchWorkChain.get_protocol_inputs(protocol, (overrides or {}).get('md'))
 
@@ -208,7 +215,7 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         }
         if train:
             builder.training = {
-                'job': {'code': codes['python'], 'config': orm.Dict(inputs['training']), 'metadata': {'options': serial_options}}
+                'job': {'code': codes['python'], 'config': orm.Dict(inputs['training']), 'metadata': {'options': training_options}}
             }
         return builder
 
@@ -238,21 +245,27 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         self.report(f'calibration constant C = {self.ctx.calibration["constant_ev"]:.3f} eV')
 
     def has_structures_left(self):
-        return bool(self.ctx.pending)
+        return bool(self.ctx.pending or self.ctx.get('in_flight'))
 
     def submit_structures(self):
-        batch = self.ctx.pending[: self.inputs.max_concurrent_structures.value]
-        self.ctx.pending = self.ctx.pending[len(batch) :]
-        for x, seed in batch:
+        """Launch structures until ``max_concurrent_structures`` are in flight, then wait (sliding window)."""
+        in_flight = self.ctx.setdefault('in_flight', [])
+        launched = []
+        while self.ctx.pending and len(in_flight) < self.inputs.max_concurrent_structures.value:
+            x, seed = self.ctx.pending.pop(0)
             inputs = AttributeDict(self.exposed_inputs(SiOxStructureWorkChain, namespace='structure'))
             inputs.x, inputs.seed = orm.Float(x), orm.Int(seed)
             inputs.xanes = {**inputs.xanes, 'calibration': self.ctx.calibration}
             inputs.metadata = {'call_link_label': structure_label(x, seed)}
-            self.to_context(structures=append_(submit_once(self, SiOxStructureWorkChain, **inputs)))
-        self.report(f'submitted {[structure_label(x, s) for x, s in batch]}; {len(self.ctx.pending)} waiting')
+            in_flight.append(submit_once(self, SiOxStructureWorkChain, **inputs).pk)
+            launched.append(structure_label(x, seed))
+        if launched:
+            self.report(f'submitted {launched}; {len(in_flight)} in flight, {len(self.ctx.pending)} waiting')
+        return wait_for_oldest(in_flight)
 
     def inspect_structures(self):
-        for node in self.ctx.pop('structures', []):
+        ended, self.ctx.in_flight = ended_children(self.ctx, self.ctx.in_flight)
+        for node in ended:
             label = structure_label(node.inputs.x.value, node.inputs.seed.value)
             if node.is_finished_ok:
                 self.ctx.finished.append(node)

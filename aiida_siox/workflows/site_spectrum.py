@@ -5,15 +5,14 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_, while_
-from aiida.plugins import CalculationFactory, DataFactory, WorkflowFactory
+from aiida.plugins import CalculationFactory, DataFactory
 
 from aiida_siox.calculations.spectra import align_site_spectrum, isotropic_site_spectrum
 from aiida_siox.calculations.structure_edit import ABSORBER_KIND, absorber_species_index, mark_absorber
+from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain, CancelTolerantXspectraBaseWorkChain
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
 
-PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
-XspectraBaseWorkChain = WorkflowFactory('xspec.xspectra.base')
 XspectraCalculation = CalculationFactory('xspec.xspectra')
 UpfData = DataFactory('pseudo.upf')
 
@@ -36,7 +35,7 @@ class SiteSpectrumWorkChain(WorkChain):
         spec.input('core_hole_pseudo', valid_type=UpfData, help='Si pseudopotential with a 1s core hole.')
         spec.input('core_wavefunction', valid_type=orm.SinglefileData, help='1s core orbital for xspectra (filecore).')
         spec.input('calibration', valid_type=orm.Dict, required=False, help='alpha-quartz calibration; without it no aligned spectrum.')
-        spec.expose_inputs(PwBaseWorkChain, namespace='scf', exclude=('pw.structure',))
+        spec.expose_inputs(CancelTolerantPwBaseWorkChain, namespace='scf', exclude=('pw.structure',))
         spec.expose_inputs(XspectraCalculation, namespace='xspectra', include=('code', 'parameters', 'metadata', 'kpoints'))
         spec.outline(
             cls.run_core_hole_scf,
@@ -53,7 +52,7 @@ class SiteSpectrumWorkChain(WorkChain):
         spec.exit_code(420, 'ERROR_XSPECTRA_FAILED', message='xspectra.x failed for polarisation {pol} with exit status {status}.')
 
     def run_core_hole_scf(self):
-        scf = self.exposed_inputs(PwBaseWorkChain, namespace='scf')
+        scf = self.exposed_inputs(CancelTolerantPwBaseWorkChain, namespace='scf')
         marked = mark_absorber(self.inputs.structure, self.inputs.site)
         self.ctx.xiabs = absorber_species_index(marked.get_kind_names())
         parameters = scf['pw']['parameters'].get_dict()
@@ -62,7 +61,7 @@ class SiteSpectrumWorkChain(WorkChain):
         inputs = pw_base_inputs(scf, marked, 'core_hole_scf', parameters=orm.Dict(parameters), extra_pseudos=extra)
         self.ctx.polarisations = list(POLARISATIONS)
         self.ctx.spectra = {}
-        return ToContext(core_hole=submit_once(self, PwBaseWorkChain, **inputs))
+        return ToContext(core_hole=submit_once(self, CancelTolerantPwBaseWorkChain, **inputs))
 
     def inspect_core_hole_scf(self):
         if not self.ctx.core_hole.is_finished_ok:
@@ -90,7 +89,7 @@ class SiteSpectrumWorkChain(WorkChain):
                 'metadata': {'call_link_label': f'xspectra_{pol}'},
             }
         )
-        return ToContext(xspectra=submit_once(self, XspectraBaseWorkChain, **inputs))
+        return ToContext(xspectra=submit_once(self, CancelTolerantXspectraBaseWorkChain, **inputs))
 
     def inspect_xspectra(self):
         pol = self.ctx.polarisations.pop(0)

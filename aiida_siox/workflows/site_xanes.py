@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import ToContext, WorkChain, append_, if_, while_
-from aiida.plugins import WorkflowFactory
+from aiida.engine import ToContext, WorkChain, if_, while_
 
 from aiida_siox.calculations.spectra import align_site_spectrum
+from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
 from aiida_siox.workflows.site_spectrum import SiteSpectrumWorkChain
-
-PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
+from aiida_siox.workflows.sliding_window import ended_children, wait_for_oldest
 
 
 def validate_sites(value, _):
@@ -83,7 +82,7 @@ class SiteXanesWorkChain(WorkChain):
             cls.setup,
             if_(cls.needs_ground_state)(cls.run_ground_state, cls.inspect_ground_state),
             cls.reuse_previous_sites,
-            while_(cls.has_sites_left)(cls.submit_batch, cls.inspect_batch),
+            while_(cls.has_sites_left)(cls.fill_window, cls.inspect_finished_sites),
             cls.finalise,
         )
         spec.output('ground_state', valid_type=orm.Dict)
@@ -122,7 +121,7 @@ class SiteXanesWorkChain(WorkChain):
     def run_ground_state(self):
         scf = self.exposed_inputs(SiteSpectrumWorkChain)['scf']
         inputs = pw_base_inputs(scf, self.inputs.structure, 'ground_state_scf')
-        return ToContext(ground=submit_once(self, PwBaseWorkChain, **inputs))
+        return ToContext(ground=submit_once(self, CancelTolerantPwBaseWorkChain, **inputs))
 
     def inspect_ground_state(self):
         if not self.ctx.ground.is_finished_ok:
@@ -150,18 +149,22 @@ class SiteXanesWorkChain(WorkChain):
             self.report(f'reused sites {reused} from an earlier run; {len(self.ctx.pending)} to compute')
 
     def has_sites_left(self):
-        return bool(self.ctx.pending)
+        return bool(self.ctx.pending or self.ctx.get('in_flight'))
 
-    def submit_batch(self):
-        batch = self.ctx.pending[: self.inputs.max_concurrent_sites.value]
-        self.ctx.pending = self.ctx.pending[len(batch) :]
+    def fill_window(self):
+        """Launch sites until ``max_concurrent_sites`` are in flight, then wait (sliding window, see sliding_window.py)."""
+        in_flight = self.ctx.setdefault('in_flight', [])
         overrides = self.inputs.site_overrides.get_dict() if 'site_overrides' in self.inputs else {}
-        for site in batch:
-            inputs = self.site_inputs(site, overrides.get(str(site), {}))
-            node = submit_once(self, SiteSpectrumWorkChain, **inputs)
+        launched = []
+        while self.ctx.pending and len(in_flight) < self.inputs.max_concurrent_sites.value:
+            site = self.ctx.pending.pop(0)
+            node = submit_once(self, SiteSpectrumWorkChain, **self.site_inputs(site, overrides.get(str(site), {})))
             node.base.extras.set('siox_site', site)
-            self.to_context(batch=append_(node))
-        self.report(f'submitted sites {batch}; {len(self.ctx.pending)} waiting')
+            in_flight.append(node.pk)
+            launched.append(site)
+        if launched:
+            self.report(f'submitted sites {launched}; {len(in_flight)} in flight, {len(self.ctx.pending)} waiting')
+        return wait_for_oldest(in_flight)
 
     def site_inputs(self, site: int, override: dict) -> AttributeDict:
         """Inputs of one site's SiteSpectrumWorkChain, with that site's overrides merged in."""
@@ -182,8 +185,10 @@ class SiteXanesWorkChain(WorkChain):
                 inputs[namespace] = block if namespace == 'xspectra' else {**inputs.scf, 'pw': block}
         return inputs
 
-    def inspect_batch(self):
-        for node in self.ctx.pop('batch', []):
+    def inspect_finished_sites(self):
+        """Collect every site that has ended; the ones still running stay in the window."""
+        ended, self.ctx.in_flight = ended_children(self.ctx, self.ctx.in_flight)
+        for node in ended:
             site = node.base.extras.get('siox_site')
             key = f'site_{site}'
             if node.is_finished_ok:

@@ -1,0 +1,177 @@
+"""Faults provoked for real on the production path: PostgreSQL + RabbitMQ profile, a daemon with two
+workers, every job through SSH + SLURM (setup_profiles/cluster.sh). Each test submits a
+SiteXanesWorkChain on alpha-quartz (real pw.x + xspectra.x), breaks something while a SLURM job is
+in the queue, and checks that the workchain finishes with every site and no job run twice:
+
+- the daemon is SIGKILLed and started again (the SLURM jobs go on meanwhile, as on a cluster);
+- sshd is stopped for longer than the first transport retry interval, then started again;
+- RabbitMQ's application is stopped and started (every client connection drops): nothing is lost, but a job
+  may run twice (aiida-core has no process lock; see the test).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from daemon_crash import kill_daemon
+
+pytestmark = [pytest.mark.slurm, pytest.mark.services]
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BIN = pathlib.Path(sys.executable).parent
+CLUSTER = ROOT / 'setup_profiles' / 'cluster.sh'
+
+SUBMIT = """
+import sys
+from aiida import orm
+from aiida.engine import submit
+from aiida_siox.calculations.structure_edit import alpha_quartz
+from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
+from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
+from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
+
+codes = {k: orm.load_code(f'{v}@cluster') for k, v in
+         dict(lmp='lmp', pw='pw', xspectra='xspectra', pp='pp', python='siox-python').items()}
+options = orm.load_computer('cluster').get_property(JOB_OPTIONS_PROPERTY)
+builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False, options=options['mpi'])
+inputs = builder._inputs(prune=True)['structure']['xanes']
+inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0})
+inputs['max_concurrent_sites'] = orm.Int(1)
+sites = [int(s) for s in sys.argv[1].split(',')]
+node = submit(SiteXanesWorkChain, structure=alpha_quartz(), sites=orm.List(sites), **inputs)
+print(f'PK={node.pk}')
+"""
+
+PROGRESS = """
+import json, sys
+from aiida import orm
+node = orm.load_node(int(sys.argv[1]))
+jobs = [n for n in node.called_descendants if isinstance(n, orm.CalcJobNode)]
+print(json.dumps({'terminated': node.is_terminated, 'exit_status': node.exit_status, 'exit_message': node.exit_message,
+                  'jobs': [j.process_label for j in jobs], 'job_exit': [j.exit_status for j in jobs],
+                  'detail': [(j.pk, j.process_label, j.exit_status, j.caller.process_label, j.caller.pk, j.get_job_id(),
+                              str(j.ctime)) for j in jobs],
+                  'outputs': sorted(node.outputs.aligned_spectra) if 'aligned_spectra' in node.outputs else []}))
+"""
+
+
+@pytest.fixture(scope='module')
+def production_cluster(tmp_path_factory):
+    """A PostgreSQL + RabbitMQ profile with the pseudopotentials and the cluster computer, its daemon running 2 workers."""
+    subprocess.run([CLUSTER, 'start'], check=True, capture_output=True, timeout=600)
+    config_dir = tmp_path_factory.mktemp('aiida')
+    name = f'siox-faults-{uuid.uuid4().hex[:8]}'
+    env = {**os.environ, 'AIIDA_PATH': str(config_dir), 'PATH': f'{BIN}{os.pathsep}{os.environ["PATH"]}'}
+
+    def sh(*args, check=True, timeout=600):
+        result = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f'{" ".join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}')
+        return result.stdout
+
+    sh(BIN / 'siox', 'setup', '--profile', name, 'production')
+    sh(BIN / 'siox', 'setup', '--profile', name, 'cluster', '--config', ROOT / 'setup_profiles' / 'computers' / 'cluster.yaml')
+    sh(BIN / 'verdi', '-p', name, 'daemon', 'start', '2')
+    (config_dir / 'submit.py').write_text(SUBMIT)
+    (config_dir / 'progress.py').write_text(PROGRESS)
+    yield {'name': name, 'sh': sh, 'dir': config_dir}
+    sh(BIN / 'verdi', '-p', name, 'daemon', 'stop', check=False)
+    subprocess.run([CLUSTER, 'start-sshd'], check=False, capture_output=True)
+    subprocess.run(['rabbitmqctl', 'start_app'], check=False, capture_output=True)
+    sh(BIN / 'verdi', 'profile', 'delete', '--force', '--delete-data', name, check=False)
+    import psycopg
+
+    with psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'DROP USER IF EXISTS "{name.replace("-", "_")}"')
+
+
+def submit(env, sites: str) -> int:
+    output = env['sh'](BIN / 'verdi', '-p', env['name'], 'run', env['dir'] / 'submit.py', sites)
+    return int(output.split('PK=')[1].split()[0])
+
+
+def progress(env, pk: int) -> dict:
+    return json.loads(env['sh'](BIN / 'verdi', '-p', env['name'], 'run', env['dir'] / 'progress.py', pk).strip().splitlines()[-1])
+
+
+def our_slurm_jobs() -> list[str]:
+    """Job ids in the queue (pending or running)."""
+    return subprocess.run(['squeue', '-h', '-o', '%i'], capture_output=True, text=True, check=True).stdout.split()
+
+
+def wait_for(condition, what: str, timeout: float = 600, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f'timed out waiting for {what}'
+        time.sleep(interval)
+    return value
+
+
+def finish(env, pk: int, timeout: float = 900) -> dict:
+    state = wait_for(lambda: (s := progress(env, pk))['terminated'] and s, f'workchain <{pk}> to terminate', timeout, 3)
+    return state
+
+
+def assert_complete(state: dict, sites: list[int], no_repeats: bool = True) -> None:
+    """Every site done and every job finished well; with ``no_repeats``: one ground-state pw.x, then per site one
+    core-hole pw.x and three xspectra.x, no job twice."""
+    assert state['exit_status'] == 0, state
+    assert state['outputs'] == [f'site_{s}' for s in sites], state
+    assert all(status == 0 for status in state['job_exit']), state
+    counts = (state['jobs'].count('PwCalculation'), state['jobs'].count('XspectraCalculation'))
+    if no_repeats:
+        assert counts == (1 + len(sites), 3 * len(sites)), state['detail']
+    else:
+        assert counts[0] >= 1 + len(sites) and counts[1] >= 3 * len(sites), state['detail']
+
+
+def test_killed_daemon_resumes_while_slurm_keeps_the_jobs(production_cluster):
+    env = production_cluster
+    pk = submit(env, '0,1')
+    wait_for(lambda: progress(env, pk)['jobs'].count('PwCalculation') >= 2 and our_slurm_jobs(), 'a site job in the SLURM queue')
+    queued = our_slurm_jobs()
+    assert kill_daemon(env['dir']) >= 3  # the arbiter and two workers
+    time.sleep(5)
+    assert set(queued) & set(our_slurm_jobs()) or not our_slurm_jobs()  # SLURM did not lose the jobs with the daemon
+    recovered = env['sh'](BIN / 'siox', 'recover', '-p', env['name'], '--workers', '2')
+    assert 'started with 2 worker(s)' in recovered, recovered
+    assert_complete(finish(env, pk), [0, 1])
+
+
+def test_ssh_outage_pauses_and_resumes(production_cluster):
+    env = production_cluster
+    pk = submit(env, '2')
+    wait_for(our_slurm_jobs, 'a job in the SLURM queue')
+    subprocess.run([CLUSTER, 'stop-sshd'], check=True, capture_output=True)
+    refused = subprocess.run(
+        ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-p', '2222', '127.0.0.1', 'true'], capture_output=True, check=False
+    )
+    assert refused.returncode != 0  # the outage is real: no new SSH connection gets through
+    time.sleep(45)  # longer than the engine's first transport retry interval (20 s)
+    outage_state = progress(env, pk)
+    subprocess.run([CLUSTER, 'start-sshd'], check=True, capture_output=True)
+    assert not outage_state['terminated'], outage_state  # waited, did not fail
+    assert_complete(finish(env, pk), [2])
+
+
+def test_broker_restart_does_not_lose_processes(production_cluster):
+    env = production_cluster
+    pk = submit(env, '1')
+    wait_for(our_slurm_jobs, 'a job in the SLURM queue')
+    subprocess.run(['rabbitmqctl', 'stop_app'], check=True, capture_output=True, timeout=120)
+    time.sleep(10)
+    subprocess.run(['rabbitmqctl', 'start_app'], check=True, capture_output=True, timeout=120)
+    state = finish(env, pk)
+    # aiida-core has no process lock (aiidateam/aiida-core#1823): the broker re-sends the tasks of the dropped
+    # connections, and a worker that was still running a process may then share it with another one, which
+    # launches a job again (measured: once in two runs, one extra pw.x). Nothing is lost; the repeats are printed.
+    assert_complete(state, [1], no_repeats=False)
+    print('jobs after the broker restart:', state['detail'])
