@@ -4,7 +4,7 @@
 
 The graph is made by reusing one structure's results many times: one SiteXanesWorkChain on
 alpha-quartz (3 sites, `fast` protocol, real pw.x + xspectra.x) runs for real, then its whole
-provenance subgraph (every workchain, job, calcfunction and every node they created, about 230
+provenance subgraph (every workchain, job, calcfunction and every node they created: 107
 nodes with their attributes, files and links) is inserted again and again with new UUIDs, as if
 the same structure had been computed many times. Copies are bulk inserts (as `verdi archive
 import` makes them), about 0.1 s each: a cached rerun through the engine costs 10-40 s per
