@@ -12,20 +12,18 @@ in the queue, and checks that the workchain finishes with every site and no job 
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 from daemon_crash import kill_daemon
+from service_profiles import BIN, cli_runner, delete_production_profile
 
 pytestmark = [pytest.mark.slurm, pytest.mark.services]
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-BIN = pathlib.Path(sys.executable).parent
 CLUSTER = ROOT / 'setup_profiles' / 'cluster.sh'
 
 SUBMIT = """
@@ -68,13 +66,7 @@ def production_cluster(tmp_path_factory):
     subprocess.run([CLUSTER, 'start'], check=True, capture_output=True, timeout=600)
     config_dir = tmp_path_factory.mktemp('aiida')
     name = f'siox-faults-{uuid.uuid4().hex[:8]}'
-    env = {**os.environ, 'AIIDA_PATH': str(config_dir), 'PATH': f'{BIN}{os.pathsep}{os.environ["PATH"]}'}
-
-    def sh(*args, check=True, timeout=600):
-        result = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
-        if check and result.returncode != 0:
-            raise AssertionError(f'{" ".join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}')
-        return result.stdout
+    sh = cli_runner(config_dir)
 
     sh(BIN / 'siox', 'setup', '--profile', name, 'production')
     sh(BIN / 'siox', 'setup', '--profile', name, 'cluster', '--config', ROOT / 'setup_profiles' / 'computers' / 'cluster.yaml')
@@ -82,24 +74,18 @@ def production_cluster(tmp_path_factory):
     (config_dir / 'submit.py').write_text(SUBMIT)
     (config_dir / 'progress.py').write_text(PROGRESS)
     yield {'name': name, 'sh': sh, 'dir': config_dir}
-    sh(BIN / 'verdi', '-p', name, 'daemon', 'stop', check=False)
     subprocess.run([CLUSTER, 'start-sshd'], check=False, capture_output=True)
     subprocess.run(['rabbitmqctl', 'start_app'], check=False, capture_output=True)
-    sh(BIN / 'verdi', 'profile', 'delete', '--force', '--delete-data', name, check=False)
-    import psycopg
-
-    with psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'DROP USER IF EXISTS "{name.replace("-", "_")}"')
+    delete_production_profile(sh, name)
 
 
 def submit(env, sites: str) -> int:
-    output = env['sh'](BIN / 'verdi', '-p', env['name'], 'run', env['dir'] / 'submit.py', sites)
+    output = env['sh'](BIN / 'verdi', '-p', env['name'], 'run', env['dir'] / 'submit.py', sites).stdout
     return int(output.split('PK=')[1].split()[0])
 
 
 def progress(env, pk: int) -> dict:
-    return json.loads(env['sh'](BIN / 'verdi', '-p', env['name'], 'run', env['dir'] / 'progress.py', pk).strip().splitlines()[-1])
+    return json.loads(env['sh'](BIN / 'verdi', '-p', env['name'], 'run', env['dir'] / 'progress.py', pk).stdout.strip().splitlines()[-1])
 
 
 def our_slurm_jobs() -> list[str]:
@@ -141,7 +127,7 @@ def test_killed_daemon_resumes_while_slurm_keeps_the_jobs(production_cluster):
     assert kill_daemon(env['dir']) >= 3  # the arbiter and two workers
     time.sleep(5)
     assert set(queued) & set(our_slurm_jobs()) or not our_slurm_jobs()  # SLURM did not lose the jobs with the daemon
-    recovered = env['sh'](BIN / 'siox', 'recover', '-p', env['name'], '--workers', '2')
+    recovered = env['sh'](BIN / 'siox', 'recover', '-p', env['name'], '--workers', '2').stdout
     assert 'started with 2 worker(s)' in recovered, recovered
     assert_complete(finish(env, pk), [0, 1])
 

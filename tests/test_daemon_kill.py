@@ -3,19 +3,15 @@ or run twice. On the embedded profile (SQLite + ZeroMQ broker with its on-disk t
 without services has it; real pw.x and xspectra.x on alpha-quartz, three sites one at a time.
 """
 
-import os
-import pathlib
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 from daemon_crash import kill_daemon
+from service_profiles import BIN, cli_runner
 
 pytestmark = pytest.mark.codes
 
-BIN = pathlib.Path(sys.executable).parent
 
 SUBMIT = """
 from aiida import orm
@@ -50,15 +46,9 @@ print(json.dumps({'terminated': node.is_terminated, 'exit_status': node.exit_sta
 @pytest.fixture
 def embedded_profile(tmp_path):
     name = f'siox-kill-{uuid.uuid4().hex[:8]}'
-    env = {**os.environ, 'AIIDA_PATH': str(tmp_path), 'PATH': f'{BIN}{os.pathsep}{os.environ["PATH"]}'}
-
-    def sh(*args, timeout=600):
-        result = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
-        assert result.returncode == 0, f'{" ".join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}'
-        return result.stdout
-
+    sh = cli_runner(tmp_path)
     yield name, sh, tmp_path
-    subprocess.run([BIN / 'verdi', '-p', name, 'daemon', 'stop'], env=env, capture_output=True, check=False)
+    sh(BIN / 'verdi', '-p', name, 'daemon', 'stop', check=False)
 
 
 def test_killed_daemon_resumes_without_losing_or_repeating_work(embedded_profile):
@@ -69,10 +59,10 @@ def test_killed_daemon_resumes_without_losing_or_repeating_work(embedded_profile
     sh(BIN / 'verdi', '-p', name, 'daemon', 'start', '1')
     (tmp_path / 'submit.py').write_text(SUBMIT)
     (tmp_path / 'progress.py').write_text(PROGRESS)
-    pk = int(sh(BIN / 'verdi', '-p', name, 'run', tmp_path / 'submit.py').split('PK=')[1].split()[0])
+    pk = int(sh(BIN / 'verdi', '-p', name, 'run', tmp_path / 'submit.py').stdout.split('PK=')[1].split()[0])
 
     def progress():
-        return json.loads(sh(BIN / 'verdi', '-p', name, 'run', tmp_path / 'progress.py', pk).strip().splitlines()[-1])
+        return json.loads(sh(BIN / 'verdi', '-p', name, 'run', tmp_path / 'progress.py', pk).stdout.strip().splitlines()[-1])
 
     deadline = time.monotonic() + 600
     while (state := progress())['sites_done'] < 1:  # kill once the first site is done and the second under way
@@ -81,7 +71,7 @@ def test_killed_daemon_resumes_without_losing_or_repeating_work(embedded_profile
     assert kill_daemon(tmp_path) >= 2  # the arbiter and at least one worker
     time.sleep(3)
     # `siox recover`, not a bare `verdi daemon start`: see aiida_siox/cli/daemon_recovery.py
-    recovered = sh(BIN / 'siox', 'recover', '-p', name)
+    recovered = sh(BIN / 'siox', 'recover', '-p', name).stdout
     assert 'removed stale broker file' in recovered and 'started' in recovered, recovered
 
     deadline = time.monotonic() + 900

@@ -5,40 +5,24 @@ daemon with `verdi run workchains/submit_structures.py`, and deletes the profile
 The services are those of the machine (127.0.0.1:5432 trust auth, 127.0.0.1:5672 guest/guest).
 """
 
-import os
 import pathlib
-import subprocess
-import sys
 import uuid
 
 import pytest
+from service_profiles import BIN, cli_runner, delete_production_profile
 
 pytestmark = pytest.mark.services
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-BIN = pathlib.Path(sys.executable).parent
 
 
 @pytest.fixture
 def production_profile(tmp_path):
     """An isolated AiiDA config dir and a unique profile name; profile, daemon and database removed after."""
     name = f'siox-prod-{uuid.uuid4().hex[:8]}'
-    env = {**os.environ, 'AIIDA_PATH': str(tmp_path), 'PATH': f'{BIN}{os.pathsep}{os.environ["PATH"]}'}
-
-    def sh(*args, check=True, timeout=600):
-        result = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
-        if check and result.returncode != 0:
-            raise AssertionError(f'{" ".join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}')
-        return result
-
+    sh = cli_runner(tmp_path)
     yield name, sh
-    sh(BIN / 'verdi', '-p', name, 'daemon', 'stop', check=False)
-    sh(BIN / 'verdi', 'profile', 'delete', '--force', '--delete-data', name, check=False)
-    import psycopg
-
-    with psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'DROP USER IF EXISTS "{name.replace("-", "_")}"')
+    delete_production_profile(sh, name)
 
 
 def test_production_profile_runs_a_workflow_through_the_daemon(production_profile):

@@ -22,7 +22,7 @@ from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain, tersoff_potential
 from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
-from aiida_siox.workflows.sliding_window import ended_children, wait_for_oldest
+from aiida_siox.workflows.sliding_window import ended_children, fill_window, has_work_left, wait_for_oldest
 from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
 from aiida_siox.workflows.training import TrainingWorkChain
 
@@ -245,23 +245,23 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         self.report(f'calibration constant C = {self.ctx.calibration["constant_ev"]:.3f} eV')
 
     def has_structures_left(self):
-        return bool(self.ctx.pending or self.ctx.get('in_flight'))
+        return has_work_left(self.ctx)
 
     def submit_structures(self):
         """Launch structures until ``max_concurrent_structures`` are in flight, then wait (sliding window)."""
-        in_flight = self.ctx.setdefault('in_flight', [])
-        launched = []
-        while self.ctx.pending and len(in_flight) < self.inputs.max_concurrent_structures.value:
-            x, seed = self.ctx.pending.pop(0)
-            inputs = AttributeDict(self.exposed_inputs(SiOxStructureWorkChain, namespace='structure'))
-            inputs.x, inputs.seed = orm.Float(x), orm.Int(seed)
-            inputs.xanes = {**inputs.xanes, 'calibration': self.ctx.calibration}
-            inputs.metadata = {'call_link_label': structure_label(x, seed)}
-            in_flight.append(submit_once(self, SiOxStructureWorkChain, **inputs).pk)
-            launched.append(structure_label(x, seed))
+        launched = fill_window(self.ctx, self.inputs.max_concurrent_structures.value, self.launch_structure)
         if launched:
-            self.report(f'submitted {launched}; {len(in_flight)} in flight, {len(self.ctx.pending)} waiting')
-        return wait_for_oldest(in_flight)
+            labels = [structure_label(x, seed) for x, seed in launched]
+            self.report(f'submitted {labels}; {len(self.ctx.in_flight)} in flight, {len(self.ctx.pending)} waiting')
+        return wait_for_oldest(self.ctx.in_flight)
+
+    def launch_structure(self, composition_and_seed):
+        x, seed = composition_and_seed
+        inputs = AttributeDict(self.exposed_inputs(SiOxStructureWorkChain, namespace='structure'))
+        inputs.x, inputs.seed = orm.Float(x), orm.Int(seed)
+        inputs.xanes = {**inputs.xanes, 'calibration': self.ctx.calibration}
+        inputs.metadata = {'call_link_label': structure_label(x, seed)}
+        return submit_once(self, SiOxStructureWorkChain, **inputs)
 
     def inspect_structures(self):
         ended, self.ctx.in_flight = ended_children(self.ctx, self.ctx.in_flight)

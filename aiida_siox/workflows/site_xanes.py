@@ -22,7 +22,7 @@ from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
 from aiida_siox.workflows.site_spectrum import SiteSpectrumWorkChain
-from aiida_siox.workflows.sliding_window import ended_children, wait_for_oldest
+from aiida_siox.workflows.sliding_window import ended_children, fill_window, has_work_left, wait_for_oldest
 
 
 def validate_sites(value, _):
@@ -149,22 +149,20 @@ class SiteXanesWorkChain(WorkChain):
             self.report(f'reused sites {reused} from an earlier run; {len(self.ctx.pending)} to compute')
 
     def has_sites_left(self):
-        return bool(self.ctx.pending or self.ctx.get('in_flight'))
+        return has_work_left(self.ctx)
 
     def fill_window(self):
         """Launch sites until ``max_concurrent_sites`` are in flight, then wait (sliding window, see sliding_window.py)."""
-        in_flight = self.ctx.setdefault('in_flight', [])
-        overrides = self.inputs.site_overrides.get_dict() if 'site_overrides' in self.inputs else {}
-        launched = []
-        while self.ctx.pending and len(in_flight) < self.inputs.max_concurrent_sites.value:
-            site = self.ctx.pending.pop(0)
-            node = submit_once(self, SiteSpectrumWorkChain, **self.site_inputs(site, overrides.get(str(site), {})))
-            node.base.extras.set('siox_site', site)
-            in_flight.append(node.pk)
-            launched.append(site)
+        launched = fill_window(self.ctx, self.inputs.max_concurrent_sites.value, self.launch_site)
         if launched:
-            self.report(f'submitted sites {launched}; {len(in_flight)} in flight, {len(self.ctx.pending)} waiting')
-        return wait_for_oldest(in_flight)
+            self.report(f'submitted sites {launched}; {len(self.ctx.in_flight)} in flight, {len(self.ctx.pending)} waiting')
+        return wait_for_oldest(self.ctx.in_flight)
+
+    def launch_site(self, site: int):
+        overrides = self.inputs.site_overrides.get_dict() if 'site_overrides' in self.inputs else {}
+        node = submit_once(self, SiteSpectrumWorkChain, **self.site_inputs(site, overrides.get(str(site), {})))
+        node.base.extras.set('siox_site', site)
+        return node
 
     def site_inputs(self, site: int, override: dict) -> AttributeDict:
         """Inputs of one site's SiteSpectrumWorkChain, with that site's overrides merged in."""

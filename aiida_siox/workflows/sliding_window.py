@@ -9,11 +9,33 @@ to zero between batches. The window is a list of pks in the context: it survives
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiida import orm
 from aiida.engine import ToContext
 
 #: Context key the window waits on (popped again by ``ended_children``).
 WAITING_ON = 'window_oldest'
+
+
+def has_work_left(ctx) -> bool:
+    """True while items wait in ``ctx.pending`` or children are in flight."""
+    return bool(ctx.pending or ctx.get('in_flight'))
+
+
+def fill_window(ctx, limit: int, launch: Callable[[Any], orm.ProcessNode]) -> list:
+    """Launch items of ``ctx.pending`` in order until ``limit`` children are in flight; returns the items launched.
+
+    ``launch(item)`` submits one child; its pk joins ``ctx.in_flight``.
+    """
+    in_flight = ctx.setdefault('in_flight', [])
+    launched = []
+    while ctx.pending and len(in_flight) < limit:
+        item = ctx.pending.pop(0)
+        in_flight.append(launch(item).pk)
+        launched.append(item)
+    return launched
 
 
 def wait_for_oldest(in_flight: list[int]) -> ToContext | None:
