@@ -5,7 +5,7 @@
 #   setup_profiles/cluster.sh start     # munged, slurmctld + slurmd (partitions cpu and gpu), sshd on 127.0.0.1
 #   setup_profiles/cluster.sh status    # what runs, sinfo
 #   setup_profiles/cluster.sh stop      # stops what `start` started, nothing else
-#   setup_profiles/cluster.sh env       # SIOX_CLUSTER_* variables for `siox setup cluster` (eval-able)
+#   setup_profiles/cluster.sh stop-sshd | start-sshd   # an SSH outage and its end (the fault tests)
 #
 # Idempotent: `start` leaves running daemons alone, `stop` only kills the PIDs in its own PID files.
 # Everything lives in $SIOX_CLUSTER_DIR (default /var/lib/siox-cluster): slurm.conf, logs, spool, the SSH
@@ -79,6 +79,7 @@ start_munge() {
     chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
     mkdir -p /run/munge /var/log/munge /var/lib/munge && chown munge:munge /run/munge /var/log/munge /var/lib/munge
     runuser -u munge -- /usr/sbin/munged
+    pgrep -x munged >"$DIR/munged.pid"  # ours: `stop` may stop it (a munged found running is left alone)
     say "munged: started"
 }
 
@@ -145,7 +146,12 @@ case "${1:-}" in
         stop_pidfile sshd "$DIR/sshd.pid"
         stop_pidfile slurmd "$DIR/slurmd.pid"
         stop_pidfile slurmctld "$DIR/slurmctld.pid"
-        # munged may serve other things on this machine; it is stopped only if we started it the first time.
+        if [ -f "$DIR/munged.pid" ] && [ "$(cat "/proc/$(cat "$DIR/munged.pid")/comm" 2>/dev/null)" = munged ]; then
+            stop_pidfile munged "$DIR/munged.pid"
+        else
+            say "munged: left alone (not started by this script)"
+        fi
+        rm -f "$DIR/munged.pid"
         ;;
     stop-sshd) stop_pidfile sshd "$DIR/sshd.pid" ;;
     start-sshd) start_sshd ;;
@@ -155,9 +161,6 @@ case "${1:-}" in
         done
         pgrep -x munged >/dev/null && say "munged: running" || say "munged: stopped"
         sinfo 2>/dev/null || true
-        ;;
-    env)
-        echo "export SIOX_CLUSTER_HOST=127.0.0.1 SIOX_CLUSTER_PORT=$SSH_PORT SIOX_CLUSTER_USER=$(id -un) SIOX_CLUSTER_KEY=$DIR/id_ed25519"
         ;;
     *)
         sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
