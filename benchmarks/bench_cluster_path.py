@@ -46,14 +46,14 @@ def main() -> None:
 
     from aiida_siox.calculations.structure_edit import alpha_quartz
     from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
+    from aiida_siox.cli.setup import load_pipeline_codes
     from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
     from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
     load_profile(args.profile)
-    labels = {'lmp': 'lmp', 'pw': 'pw', 'xspectra': 'xspectra', 'pp': 'pp', 'python': 'siox-python'}
     paths = {}
     for computer in ('localhost', args.cluster):
-        codes = {key: orm.load_code(f'{label}@{computer}') for key, label in labels.items()}
+        codes = load_pipeline_codes(computer)
         options = orm.load_computer(computer).get_property(JOB_OPTIONS_PROPERTY, {}).get('mpi')
         builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False, options=options)
         inputs = builder._inputs(prune=True)['structure']['xanes']

@@ -42,6 +42,7 @@ def main() -> None:
 
     from aiida_siox.calculations.structure_edit import alpha_quartz
     from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
+    from aiida_siox.cli.setup import load_pipeline_codes
     from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
     from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
@@ -50,8 +51,7 @@ def main() -> None:
     if not client.is_daemon_running:
         raise SystemExit(f'the daemon of {profile.name} is not running: `verdi -p {profile.name} daemon start 4`')
     workers = client.get_numprocesses().get('numprocesses', '?')
-    labels = {'lmp': 'lmp', 'pw': 'pw', 'xspectra': 'xspectra', 'pp': 'pp', 'python': 'siox-python'}
-    codes = {key: orm.load_code(f'{label}@{args.cluster}') for key, label in labels.items()}
+    codes = load_pipeline_codes(args.cluster)
     options = orm.load_computer(args.cluster).get_property(JOB_OPTIONS_PROPERTY)['mpi']
     builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False, options=options)
     inputs = builder._inputs(prune=True)['structure']['xanes']

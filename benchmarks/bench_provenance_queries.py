@@ -119,12 +119,12 @@ def main() -> None:
 
     from aiida_siox.calculations.structure_edit import alpha_quartz
     from aiida_siox.cli import siox
+    from aiida_siox.cli.setup import load_pipeline_codes
     from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
     from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
     profile = load_profile(args.profile).name
-    labels = {'lmp': 'lmp', 'pw': 'pw', 'xspectra': 'xspectra', 'pp': 'pp', 'python': 'siox-python'}
-    codes = {key: orm.load_code(f'{label}@localhost') for key, label in labels.items()}
+    codes = load_pipeline_codes()
     builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False)
     inputs = builder._inputs(prune=True)['structure']['xanes']
     inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0}).store()

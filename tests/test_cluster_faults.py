@@ -32,11 +32,11 @@ from aiida import orm
 from aiida.engine import submit
 from aiida_siox.calculations.structure_edit import alpha_quartz
 from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
+from aiida_siox.cli.setup import load_pipeline_codes
 from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
-codes = {k: orm.load_code(f'{v}@cluster') for k, v in
-         dict(lmp='lmp', pw='pw', xspectra='xspectra', pp='pp', python='siox-python').items()}
+codes = load_pipeline_codes('cluster')
 options = orm.load_computer('cluster').get_property(JOB_OPTIONS_PROPERTY)
 builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False, options=options['mpi'])
 inputs = builder._inputs(prune=True)['structure']['xanes']

@@ -17,11 +17,11 @@ SUBMIT = """
 from aiida import orm
 from aiida.engine import submit
 from aiida_siox.calculations.structure_edit import alpha_quartz
+from aiida_siox.cli.setup import load_pipeline_codes
 from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
-codes = {k: orm.load_code(f'{v}@localhost') for k, v in
-         dict(lmp='lmp', pw='pw', xspectra='xspectra', pp='pp', python='siox-python').items()}
+codes = load_pipeline_codes('localhost')
 builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False)
 inputs = builder._inputs(prune=True)['structure']['xanes']
 inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0})

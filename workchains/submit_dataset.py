@@ -20,6 +20,7 @@ from aiida import orm
 from aiida.engine import submit
 
 from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
+from aiida_siox.cli.setup import load_pipeline_codes
 from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -34,10 +35,7 @@ parser.add_argument('--max-structures', type=int, default=None, help='Structures
 parser.add_argument('--max-sites', type=int, default=None, help='Sites of one structure in flight at once.')
 args = parser.parse_args()
 
-codes = {
-    key: orm.load_code(f'{label}@{args.computer}')
-    for key, label in (('lmp', 'lmp'), ('pw', 'pw'), ('xspectra', 'xspectra'), ('pp', 'pp'), ('python', 'siox-python'))
-}
+codes = load_pipeline_codes(args.computer)
 overrides = {}
 if args.size is not None:
     overrides['supercell'] = args.size

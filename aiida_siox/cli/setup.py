@@ -18,10 +18,23 @@ import aiida_siox
 DEFAULT_CONFIG_DIR = pathlib.Path(aiida_siox.__file__).resolve().parents[1] / 'setup_profiles'
 #: Codes of the pipeline: key used by the builders -> YAML file in setup_profiles/codes/.
 CODE_FILES = {'lmp': 'lmp', 'pw': 'pw', 'xspectra': 'xspectra', 'pp': 'pp', 'ld1': 'ld1', 'python': 'siox-python'}
+#: Codes the pipeline's builders take (ld1.x only makes the pseudopotentials, on localhost).
+PIPELINE_CODES = ('lmp', 'pw', 'xspectra', 'pp', 'python')
 
 
 class SetupError(Exception):
     """A set-up step cannot be done; the message says what to do."""
+
+
+def load_pipeline_codes(computer: str = 'localhost') -> dict:
+    """The pipeline's codes on ``computer``, keyed as the builders take them (labels as `siox setup [cluster]` makes them)."""
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    try:
+        return {key: orm.load_code(f'{CODE_FILES[key]}@{computer}') for key in PIPELINE_CODES}
+    except NotExistent as exception:
+        raise SetupError(f'{exception}: run `siox setup` (localhost) or `siox setup cluster --config FILE` first') from exception
 
 
 def read_config(config_dir: pathlib.Path, kind: str, name: str) -> dict:
