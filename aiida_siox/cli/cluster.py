@@ -205,7 +205,7 @@ def check_cluster(label: str) -> list[Check]:
         transport.open()
     except Exception as exception:  # paramiko/socket raise many kinds: the message is what the user needs
         return [Check('ssh', False, f'cannot connect to {address}: {type(exception).__name__}: {exception}')]
-    with transport:
+    try:  # opened above to report a refused connection by itself; `with` would then leave it open
         checks.append(Check('ssh', True, f'connected to {address}'))
         for command in ('sbatch', 'squeue', 'scancel'):
             status, stdout, _ = transport.exec_command_wait(f'command -v {command}')
@@ -236,4 +236,6 @@ def check_cluster(label: str) -> list[Check]:
                 f'{executable} -> {stdout.strip()}' if found else f"{executable} not found (after the code's module lines) {stderr.strip()}"
             )
             checks.append(Check(f'code {code.full_label}', found, detail.strip()))
+    finally:
+        transport.close()
     return checks
