@@ -79,7 +79,9 @@ start_munge() {
     chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
     mkdir -p /run/munge /var/log/munge /var/lib/munge && chown munge:munge /run/munge /var/log/munge /var/lib/munge
     runuser -u munge -- /usr/sbin/munged
-    pgrep -x munged >"$DIR/munged.pid"  # ours: `stop` may stop it (a munged found running is left alone)
+    # ours: `stop` may stop it (a munged found running is left alone). munged forks: take its own PID file.
+    for _ in $(seq 50); do [ -s /run/munge/munged.pid ] && break; sleep 0.1; done
+    cp /run/munge/munged.pid "$DIR/munged.pid"
     say "munged: started"
 }
 
