@@ -3,7 +3,7 @@
 The walk follows creator links only (one query each), so it costs a few dozen queries whatever the
 size of the profile:
 
-    aligned --align_site_spectrum--> raw, Delta-SCF, calibration
+    aligned --align_site_spectrum--> raw, alignment (form, E0, Delta-SCF[, XCH terms]), calibration
     raw --isotropic_site_spectrum--> xspectra x/y/z, ground-state SCF, core-hole SCF
     core-hole SCF --structure--> mark_absorber(quenched structure, site)
     quenched structure --parse_melt_quench--> MeltQuenchWorkChain (seed) --> build_amorphous_seed(x, seed, n)
@@ -14,6 +14,15 @@ from __future__ import annotations
 from aiida import orm
 
 from aiida_siox.analysis.rdf import coordination, coordination_label
+from aiida_siox.workflows.alignment import SUPERSEDED_BY
+
+#: Terms of a site's alignment as `siox provenance` prints them.
+ALIGNMENT_TERMS = (
+    ('energy_zero_ev', 'xspectra E0'),
+    ('first_empty_level_ev', 'first empty FCH level'),
+    ('delta_scf_excited_ev', 'E(XCH) - E(ground)'),
+    ('shift_ev', 'E - E_xspectra before C'),
+)
 
 
 class ProvenanceError(ValueError):
@@ -71,13 +80,19 @@ def spectrum_provenance(spectrum: orm.XyData) -> dict:
         label = creator.process_label if creator is not None else 'no creator'
         raise ProvenanceError(f'<{spectrum.pk}> is not a site spectrum of this plugin (made by {label})')
     result: dict = {'spectrum': {'pk': spectrum.pk, 'uuid': spectrum.uuid, 'kind': 'aligned'}}
+    superseded_by = spectrum.base.extras.get(SUPERSEDED_BY, None)
+    if superseded_by is not None:
+        result['spectrum']['superseded_by'] = orm.load_node(superseded_by).pk
     if creator.process_label == 'align_site_spectrum':
         raw, calibration = creator.inputs.raw, creator.inputs.calibration
+        terms = creator.inputs.alignment.get_dict() if 'alignment' in creator.inputs else {'form': 'none (E0 left out: superseded physics)'}
         result['alignment'] = {
-            'delta_scf_ev': creator.inputs.delta_scf.value,
+            **terms,
             'calibration_constant_ev': calibration['constant_ev'],
             'calibration_pk': calibration.pk,
             'calibration_target_ev': calibration.get('target_ev'),
+            'calibration_form': calibration.get('alignment'),
+            'calibration_cell_atoms': calibration.get('cell', {}).get('n_atoms'),
             'calibration_made_by': calibration.creator.pk if calibration.creator else None,
         }
     else:
@@ -121,6 +136,11 @@ def provenance_text(chain: dict) -> str:
     md, site = chain.get('melt_quench') or {}, chain['site']
     lines = [
         f'spectrum        <{chain["spectrum"]["pk"]}> ({chain["spectrum"]["kind"]}) {chain["spectrum"]["uuid"]}',
+        *(
+            [f'SUPERSEDED      by <{chain["spectrum"]["superseded_by"]}> (siox realign): use that one']
+            if 'superseded_by' in chain['spectrum']
+            else []
+        ),
         f'composition     x = {chain.get("x", "?")}, structure seed {chain.get("seed", "?")}, supercell n = {chain.get("supercell", "?")}',
         f'melt-quench     MeltQuenchWorkChain<{md.get("pk")}> md seed {md.get("md_seed")}, LAMMPS jobs {md.get("jobs")} ({md.get("code")})'
         if md
@@ -138,10 +158,16 @@ def provenance_text(chain: dict) -> str:
         )
     lines.append('xspectra        ' + ', '.join(f'{pol}: <{calc["pk"]}>' for pol, calc in chain['xspectra'].items()))
     alignment = chain['alignment']
-    lines.append(f'Delta-SCF       {alignment["delta_scf_ev"]:.4f} eV')
+    lines.append(f'Delta-SCF       E(FCH) - E(ground) = {alignment["delta_scf_ev"]:.4f} eV')
+    if 'form' in alignment:
+        lines.append(
+            f'alignment       {alignment["form"]}'
+            + ''.join(f'; {label} {alignment[key]:.4f} eV' for key, label in ALIGNMENT_TERMS if key in alignment)
+        )
     if 'calibration_constant_ev' in alignment:
+        cell = f', {alignment["calibration_cell_atoms"]}-atom quartz' if alignment.get('calibration_cell_atoms') else ''
         lines.append(
             f'calibration     C = {alignment["calibration_constant_ev"]:.4f} eV (<{alignment["calibration_pk"]}>, '
-            f'quartz peak at {alignment["calibration_target_ev"]} eV)'
+            f'{alignment.get("calibration_form") or "no"} form{cell}, quartz peak at {alignment["calibration_target_ev"]} eV)'
         )
     return '\n'.join(lines)

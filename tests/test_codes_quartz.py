@@ -57,20 +57,24 @@ def test_quartz_core_hole_spectrum_and_calibration(builder_inputs):
     raw = results['quartz_spectrum']
     energy, intensity = raw.get_x()[1], raw.get_y()[0][1]
     assert np.all(np.isfinite(intensity)) and np.all(intensity >= 0) and intensity.max() > 0
-    # an insulator: the main peak lies a few eV above the energy zero (the HOMO), not below it
+    # an insulator: the main peak lies a few eV above the energy zero (xe0, mid-gap), not below it
     peak = main_peak_energy(energy, intensity)
     assert 0.0 < peak < 15.0
     # absorption below the edge is weak compared with the main peak
     assert intensity[energy < -2.0].max() < 0.2 * intensity.max()
     calibration = results['calibration'].get_dict()
-    delta = results['calibration'].creator.inputs.delta_scf.value  # provenance: the calibration knows its Delta-SCF
-    assert -100.0 < delta < -20.0  # removing a 1s electron costs tens of eV in pseudopotential total energy
-    assert calibration['quartz_peak_relative_ev'] == pytest.approx(peak + delta, abs=0.05)
-    assert calibration['constant_ev'] + peak + delta == pytest.approx(1846.0, abs=1e-6)
+    alignment = results['calibration'].creator.inputs.alignment  # provenance: the calibration knows its alignment
+    assert -100.0 < alignment['delta_scf_ev'] < -20.0  # removing a 1s electron costs tens of eV in pseudopotential total energy
+    assert calibration['alignment'] == 'fch' and calibration['cell']['n_atoms'] == 9
+    shift = alignment['shift_ev']
+    assert shift == pytest.approx(alignment['energy_zero_ev'] + alignment['delta_scf_ev'])
+    assert calibration['quartz_peak_without_c_ev'] == pytest.approx(peak + shift, abs=0.05)
+    assert calibration['constant_ev'] + peak + shift == pytest.approx(1846.0, abs=1e-6)
     # after alignment the quartz main peak sits on the experimental value
     from aiida_siox.analysis.spectrum import align_spectrum
 
-    aligned = align_spectrum(energy, intensity, delta, calibration['constant_ev'])
+    aligned, covered = align_spectrum(energy, intensity, shift, calibration['constant_ev'])
+    assert covered[0] < 1830.0 and covered[1] > 1880.0
     assert main_peak_energy(ML_GRID, aligned, window=(1840, 1852)) == pytest.approx(1846.0, abs=0.2)
 
 

@@ -1,5 +1,6 @@
 """The learning code without AiiDA: models, splits, inputs, baseline, training, checkpoints, prediction."""
 
+import io
 import json
 
 import numpy as np
@@ -186,13 +187,22 @@ def test_train_job_writes_models_that_predict(tmp_path, monkeypatch):
     data = synthetic_dataset(120, 6, seed=6)
     monkeypatch.chdir(tmp_path)
     np.savez('dataset.npz', **data)
-    (tmp_path / 'config.json').write_text(json.dumps({**SMALL, 'split': 'site', 'charge_epochs': 40}))
+    paper = {
+        'paper_mode': True,
+        'paper_cv_folds': 2,
+        'paper_learning_rates': [1e-3],
+        'paper_charge_max_epochs': 3,
+        'paper_rdf_max_epochs': 3,
+    }
+    (tmp_path / 'config.json').write_text(json.dumps({**SMALL, 'split': 'site', 'charge_epochs': 40, **paper}))
     assert train_job.main('dataset.npz', 'config.json') == 0
     metrics = json.loads((tmp_path / 'metrics.json').read_text())
     assert metrics['n_train'] + metrics['n_test'] == 120 and metrics['cross_validation']['charge']['folds'] == 2
     assert set(metrics['windows']['charge']) == set(evaluation.WINDOWS)
     assert metrics['baseline']['descriptors'] == list(baseline.DESCRIPTORS)
     assert metrics['averaged']['n_cells'] == 6
+    assert metrics['paper_charge_rmse_test'] == metrics['paper']['charge']['test']['rmse']  # paper mode's metrics are JSON
+    assert load_model((tmp_path / 'paper_rdf_model.pt').read_bytes())[1]['variant'] == 'paper'
     assert {p.name for p in tmp_path.glob('*.png')} == {'charge_parity.png', 'rdf_examples.png', 'windows.png', 'averaged.png'}
     charge_file, rdf_file = (tmp_path / 'charge_model.pt').read_bytes(), (tmp_path / 'rdf_model.pt').read_bytes()
     model, meta = load_model(charge_file)
@@ -226,3 +236,218 @@ def test_spectrum_files(tmp_path):
     two_headers.write_text('energy mu\nnp.float64(1830.0) np.float64(1.0)\n1840 2\n')
     with pytest.raises(inputs.SpectrumInputError, match='line 2: not numbers'):
         read_spectrum_file(two_headers)
+
+
+def test_per_member_learning_rates_and_training_without_early_stopping():
+    """Members with their own learning rates learn what each learns alone at that rate; without early
+    stopping every member runs all epochs and the kept ("best") weights are the last epoch's."""
+    data = synthetic_dataset(60, 6, seed=1)
+    x = torch.from_numpy(inputs.normalise(data['spectra'], 'max'))
+    y = torch.from_numpy(data['charge'].astype(np.float32)).reshape(-1, 1)
+    rows, rates = np.arange(60), (1e-3, 3e-3)
+    torch.manual_seed(0)
+    pair = stacked_model('charge', 2, 256, 1)
+    singles = [stacked_model('charge', 1, 256, 1) for _ in rates]
+    with torch.no_grad():
+        for m, single in enumerate(singles):
+            for p_single, p_pair in zip(single.parameters(), pair.parameters(), strict=True):
+                p_single.copy_(p_pair[m : m + 1])
+    common = {'epochs': 6, 'batch_size': 16, 'patience': 1, 'early_stopping': False}
+    trainer = StackedTrainer(
+        pair, x, y, [rows, rows], [rows[:0], rows[:0]], TrainSettings(**common, member_learning_rates=rates), log=lambda _: None
+    )
+    trainer.run()
+    assert trainer.epoch == 6 and trainer.best_epoch.tolist() == [6, 6]
+    for m, (rate, single) in enumerate(zip(rates, singles, strict=True)):
+        # the single trainer's order generator is member 0's: give it member m's seed
+        settings = TrainSettings(**common, learning_rate=rate, seed=7919 * m)
+        StackedTrainer(single, x, y, [rows], [rows[:0]], settings, log=lambda _: None).run()
+        for p_single, p_pair in zip(single.parameters(), pair.parameters(), strict=True):
+            assert torch.allclose(p_single[0], p_pair[m], atol=1e-5)
+    with pytest.raises(ValueError, match='2 members need as many learning rates, got 1'):
+        StackedTrainer(pair, x, y, [rows, rows], [rows, rows], TrainSettings(epochs=1, member_learning_rates=(1e-3,)))
+    # lr 1e-2: the training loss rises in the last epoch; early stopping (patience 1) would keep epoch 9
+    torch.manual_seed(0)
+    settings = TrainSettings(epochs=10, learning_rate=1e-2, batch_size=16, patience=1, early_stopping=False)
+    trainer = StackedTrainer(stacked_model('charge', 1, 256, 1), x, y, [rows], [rows[:0]], settings, log=lambda _: None)
+    trainer.run()
+    losses = [watched[0] for _, watched in trainer.history]
+    assert losses[-1] > min(losses), 'the last epoch is the lowest: this test cannot tell "last" from "best"'
+    assert trainer.epoch == 10 and trainer.best_epoch.tolist() == [10] and trainer.best_loss.tolist() == [losses[-1]]
+    last = [p.detach().clone() for p in trainer.model.parameters()]
+    for kept, now in zip(last, trainer.best_model().parameters(), strict=True):
+        assert torch.equal(kept, now)
+
+
+PAPER_SMALL = {
+    'charge_epochs': 3,
+    'rdf_epochs': 3,
+    'ensemble_size': 1,
+    'cv_folds': 0,
+    'batch_size': 32,
+    'windows': False,
+    'patience': 8,
+    'paper_mode': True,
+    'paper_cv_folds': 3,
+    'paper_learning_rates': [1e-7, 1e-3],
+    'paper_charge_max_epochs': 40,
+    'paper_rdf_max_epochs': 10,
+}
+
+
+def _early_stopping_best_epochs(watched: np.ndarray, patience: int) -> list[int]:
+    """Best epoch (1-based) of each member from its watched-loss curve (epochs, members), as early stopping sees it."""
+    best = []
+    for curve in watched.T:
+        lowest, epoch, since = np.inf, 0, 0
+        for i, loss in enumerate(curve):
+            if since >= patience:
+                break
+            if loss < lowest:
+                lowest, epoch, since = loss, i + 1, 0
+            else:
+                since += 1
+        best.append(epoch)
+    return best
+
+
+def test_paper_mode_picks_the_learning_rate_and_epochs_of_its_cross_validation():
+    """1e-7 cannot learn in 40 epochs: the CV must pick 1e-3, and the retrained network must run
+    exactly the rounded mean of 1e-3's best fold epochs (read back from the CV's loss curves)."""
+    study = Study(synthetic_dataset(150, 8, seed=5), PAPER_SMALL, log=lambda _: None)
+    metrics, _, models = study.run()
+    charge = metrics['paper']['charge']
+    cv = charge['cross_validation']
+    absurd, good = cv['candidates']
+    assert [absurd['learning_rate'], good['learning_rate']] == [1e-7, 1e-3]
+    assert good['rmse_mean'] < 0.1 * absurd['rmse_mean']
+    assert cv['learning_rate'] == charge['learning_rate'] == 1e-3
+    # the reported best epochs are those of the fold curves: member i * k + f is rate i on fold f
+    history = study.state.completed['paper_cv_charge']['history']
+    assert _early_stopping_best_epochs(history[:, 1, :], 8) == absurd['best_epochs'] + good['best_epochs']
+    assert len(set(good['best_epochs'])) > 1, 'all folds stopped at the same epoch: this test cannot tell a mean from a max'
+    assert charge['epochs'] == cv['epochs'] == int(np.floor(np.mean(good['best_epochs']) + 0.5))
+    final = study.state.completed['paper_final_charge']
+    assert final['epochs_run'] == charge['epochs_run'] == charge['epochs']
+    assert final['best_epoch'] == [charge['epochs']]  # no early stopping: the last epoch is kept
+    assert final['model_shape']['n_members'] == 1 and models['paper_charge']['shape']['n_members'] == 1
+    assert metrics['paper_charge_rmse_test'] == charge['test']['rmse'] < 0.2
+    assert metrics['paper_charge_r2_test'] == charge['test']['r2']
+    assert metrics['paper_rdf_rmse_test'] == metrics['paper']['rdf']['test']['rmse']
+    assert set(metrics['paper']['rdf']['per_site_rmse_test']) == {'best', 'median', 'worst'}
+
+
+def _model_bytes(content: dict) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(content, buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize('split', ['site', 'cell'])
+def test_paper_mode_splits_by_site_whatever_the_split(split):
+    """split='site': the paper's test rows are the ensemble's; split='cell': still a random site split
+    (the same rows as split='site'), so test sites share cells with training sites, and the paper's
+    network is normalised by its own training rows."""
+    data = synthetic_dataset(150, 8, seed=5)
+    by_site_train, by_site_test = splits.train_test_split(150, 0.2, seed=0)
+    if split == 'cell':  # the brightest spectrum: in the paper's training rows, in the ensemble's test rows
+        _, by_cell_test = splits.train_test_split(150, 0.2, seed=0, groups=splits.cell_groups(data['x'], data['seed']))
+        data['spectra'][np.intersect1d(by_site_train, by_cell_test)[0]] *= 3.0
+    config = {**PAPER_SMALL, 'split': split, 'paper_charge_max_epochs': 2, 'paper_rdf_max_epochs': 2}
+    study = Study(data, config, log=lambda _: None)
+    metrics, predictions, models = study.run()
+    paper = metrics['paper']
+    assert np.array_equal(study.paper_test_rows, by_site_test) and np.array_equal(study.paper_train_rows, by_site_train)
+    assert np.array_equal(predictions['paper_is_test'], np.isin(np.arange(150), by_site_test))
+    assert paper['split'] == 'site' and paper['n_test'] == paper['charge']['test']['n'] == len(by_site_test)
+    cells = study.groups
+    if split == 'site':
+        assert np.array_equal(predictions['paper_is_test'], predictions['is_test'])
+        assert paper['same_rows_as_ensemble'] and paper['beside_ensemble']['same_test_rows']
+        assert paper['charge']['test']['n'] == metrics['charge']['test']['n']
+    else:
+        assert not np.array_equal(predictions['paper_is_test'], predictions['is_test'])
+        assert not paper['same_rows_as_ensemble']
+        assert set(cells[study.train_rows]).isdisjoint(cells[study.test_rows])
+        assert not set(cells[study.paper_train_rows]).isdisjoint(cells[study.paper_test_rows])
+    beside = paper['beside_ensemble']
+    assert beside['charge_rmse_test'] == {'paper': paper['charge']['test']['rmse'], 'ensemble': metrics['charge_rmse_test']}
+    assert beside['rdf_rmse_test'] == {'paper': paper['rdf']['test']['rmse'], 'ensemble': metrics['rdf_rmse_test']}
+    # the paper's model files predict what the study did (normalised by the paper's own training rows)
+    charge_file, rdf_file = _model_bytes(models['paper_charge']), _model_bytes(models['paper_rdf'])
+    model, meta = load_model(charge_file)
+    assert model.n_members == 1 and meta['kind'] == 'charge' and meta['variant'] == 'paper'
+    assert meta['scale'] == pytest.approx(inputs.normalisation_scale(data['spectra'][by_site_train], 'global'), rel=1e-6)
+    assert (meta['scale'] == study.scale) == (split == 'site')
+    row = int(by_site_test[0])
+    result = predict_spectrum(GRID, data['spectra'][row], charge_file, rdf_file)
+    assert result['charge']['mean'][0] == pytest.approx(predictions['paper_charge'][row], abs=1e-4)
+
+
+def test_interrupted_paper_mode_resumes_to_the_same_result():
+    """Interrupted inside the paper's CV and retraining stages and continued, paper mode ends with the
+    numbers, choices and weights of an uninterrupted run (CPU)."""
+    data = synthetic_dataset(150, 8, seed=5)
+    config = {**PAPER_SMALL, 'paper_learning_rates': [1e-3, 3e-3], 'paper_charge_max_epochs': 60, 'paper_rdf_max_epochs': 20}
+    reference, _, reference_models = Study(data, config, log=lambda _: None).run()
+    state, interruptions, interrupted_in = None, 0, set()
+    while True:
+        study = Study(data, {**config, 'max_seconds': 0.4}, log=lambda _: None, state=state)
+        try:
+            metrics, _, models = study.run()
+            break
+        except StudyInterrupted:
+            interruptions += 1
+            state = study.state
+            if state.current is not None and state.current['trainer']['epoch'] > 0:
+                interrupted_in.add(state.current['stage'])
+        assert interruptions < 200, 'no progress between interruptions'
+    assert {'paper_cv_charge', 'paper_cv_rdf'} <= interrupted_in, interrupted_in
+    for key in ('paper_charge_rmse_test', 'paper_charge_r2_test', 'paper_rdf_rmse_test'):
+        assert metrics[key] == pytest.approx(reference[key], rel=1e-6)
+    for target in ('charge', 'rdf'):
+        ours, theirs = metrics['paper'][target], reference['paper'][target]
+        assert (ours['learning_rate'], ours['epochs']) == (theirs['learning_rate'], theirs['epochs'])
+        for mine, reference_candidate in zip(ours['cross_validation']['candidates'], theirs['cross_validation']['candidates'], strict=True):
+            assert mine['best_epochs'] == reference_candidate['best_epochs']
+            assert mine['fold_rmse'] == pytest.approx(reference_candidate['fold_rmse'], rel=1e-6)
+        if target == 'rdf':
+            assert ours['per_site_rmse_test'] == pytest.approx(theirs['per_site_rmse_test'], rel=1e-6)
+        else:
+            classes = ours['by_coordination_test']
+            assert {n: c['rmse'] for n, c in classes.items()} == pytest.approx(
+                {n: c['rmse'] for n, c in theirs['by_coordination_test'].items()}, rel=1e-6
+            )
+        for name, tensor in models[f'paper_{target}']['state_dict'].items():
+            assert torch.allclose(tensor, reference_models[f'paper_{target}']['state_dict'][name], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ('setting', 'message'),
+    [
+        ({'paper_cv_folds': 1}, 'paper_cv_folds must be an integer of at least 2'),
+        ({'paper_cv_folds': 2.5}, 'paper_cv_folds must be an integer of at least 2'),
+        ({'paper_learning_rates': []}, 'paper_learning_rates must be a non-empty list'),
+        ({'paper_learning_rates': 1e-3}, 'paper_learning_rates must be a non-empty list'),
+        ({'paper_learning_rates': [1e-3, 0.0]}, 'paper_learning_rates must hold positive numbers, got 0.0'),
+        ({'paper_charge_max_epochs': 0}, 'paper_charge_max_epochs must be a positive integer, got 0'),
+        ({'paper_rdf_max_epochs': -5}, 'paper_rdf_max_epochs must be a positive integer, got -5'),
+        ({'paper_mode': 'yes'}, 'paper_mode must be true or false'),
+    ],
+)
+def test_bad_paper_settings_are_named(setting, message):
+    with pytest.raises(ValueError, match=message):
+        check_config(setting)
+
+
+def test_paper_mode_defaults_and_too_few_rows():
+    config = check_config({})
+    assert config['paper_mode'] is False and config['paper_cv_folds'] == 5
+    assert config['paper_learning_rates'] == [3e-4, 1e-3, 3e-3]
+    small = {**PAPER_SMALL, 'paper_cv_folds': 10, 'paper_charge_max_epochs': 2, 'paper_rdf_max_epochs': 2}
+    metrics, predictions, models = Study(synthetic_dataset(10, 2, seed=5), small, log=lambda _: None).run()
+    assert metrics['paper']['skipped'] == '10-fold cross-validation needs at least 10 training rows, got 8'
+    assert metrics['paper_charge_rmse_test'] is None and set(models) == {'charge', 'rdf'}
+    assert 'paper_is_test' not in predictions
+    metrics, _, models = Study(synthetic_dataset(10, 2, seed=5), {**small, 'paper_mode': False}, log=lambda _: None).run()
+    assert 'paper' not in metrics and 'paper_charge_rmse_test' not in metrics and set(models) == {'charge', 'rdf'}

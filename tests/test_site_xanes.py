@@ -1,5 +1,6 @@
 """SiteXanesWorkChain with real pw.x + xspectra.x: throttle, a failing site, rerun of the failed
-site only, the Si(0)/Si(4+) chemical shift, and the provenance/status commands on the result.
+site only, a calibration of another alignment form refused, and the provenance/status commands on the
+result. The Si(0)/Si(4+) chemical shift with a real calibration is tests/test_alignment.py.
 
 Cells: alpha-quartz (9 atoms, 3 Si4+ sites) and c-Si (8-atom cubic cell, Si0 sites), `fast` protocol.
 """
@@ -12,7 +13,7 @@ from aiida import orm
 from aiida.engine import run_get_node
 from click.testing import CliRunner
 
-from aiida_siox.analysis.spectrum import ML_GRID, edge_energy
+from aiida_siox.analysis.spectrum import ML_GRID
 from aiida_siox.calculations.structure_edit import alpha_quartz
 from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 from aiida_siox.workflows.rerun_failed import link_rerun, rerun_builder
@@ -29,7 +30,7 @@ def xanes_inputs(siox_setup):
     builder = SiOxDatasetWorkChain.get_builder_from_protocol(siox_setup['codes'], [1.0], [1], protocol='fast', train=False)
     inputs = builder._inputs(prune=True)['structure']['xanes']
     # A fixed calibration node: these tests are about sites, not about the quartz constant.
-    inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0}).store()
+    inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'}).store()
     return inputs
 
 
@@ -112,28 +113,24 @@ def test_provenance_names_structure_site_and_alignment(quartz_with_failed_site, 
     assert chain['alignment']['delta_scf_ev'] == pytest.approx(results['delta_scf']['site_2'].value)
     assert chain['core_hole_scf']['parameters']['SYSTEM']['tot_charge'] == 1.0
     assert chain['core_hole_scf']['code_version']
-    assert set(chain['core_hole_scf']['pseudos']) == {'Si', 'Si_h', 'O'} or 'Si' in chain['core_hole_scf']['pseudos']
+    assert set(chain['core_hole_scf']['pseudos']) == {'Si', 'SiX', 'O'}  # the absorber carries the core-hole pseudopotential
+    assert chain['alignment']['form'] == 'fch' and chain['alignment']['energy_zero_ev'] == pytest.approx(
+        results['alignments']['site_2']['energy_zero_ev']
+    )
     result = CliRunner().invoke(siox, ['provenance', str(spectrum.pk), '-p', aiida_profile.name])
     assert result.exit_code == 0, result.output
     assert 'site            2: [SiO4]' in result.output and 'C = 1900.0000 eV' in result.output
+    assert 'alignment       fch; xspectra E0' in result.output
     wrong = CliRunner().invoke(siox, ['provenance', str(node.inputs.structure.pk), '-p', aiida_profile.name])
     assert wrong.exit_code == 1 and 'give a site spectrum' in wrong.output
 
 
-def test_si0_edge_lies_below_si4_edge(xanes_inputs, quartz_with_failed_site):
-    """The chemical shift the method relies on: c-Si's edge several eV below quartz's.
-
-    Experiment puts it at ~6 eV (Si(0) ~1840 eV, Si(4+) ~1846 eV). At the toy cutoff and Gamma-only
-    sampling of the `fast` protocol we assert at least 2 eV: a third of it, well clear of the
-    ~0.2 eV grid spacing and of the sign error a broken Delta-SCF alignment would produce.
-    """
-    from ase.build import bulk
-
-    silicon = orm.StructureData(ase=bulk('Si', 'diamond', 5.43, cubic=True))
-    results, node = run_get_node(SiteXanesWorkChain, structure=silicon, sites=orm.List([0]), **xanes_inputs)
-    assert node.is_finished_ok, node.exit_message
-    si0 = results['aligned_spectra']['site_0']
-    quartz_results, _ = quartz_with_failed_site
-    si4 = quartz_results['aligned_spectra']['site_0']
-    shift = edge_energy(ML_GRID, si4.get_y()[0][1]) - edge_energy(ML_GRID, si0.get_y()[0][1])
-    assert shift > 2.0, f'Si(4+) - Si(0) edge shift only {shift:.2f} eV'
+def test_calibration_of_another_form_is_refused_before_any_job(xanes_inputs):
+    """A calibration made without xspectra's energy zero (or for the xch form) cannot align fch spectra."""
+    before = orm.QueryBuilder().append(orm.CalcJobNode).count()
+    for calibration in ({'constant_ev': 1900.0, 'target_ev': 1846.0}, {'constant_ev': 1900.0, 'alignment': 'xch'}):
+        inputs = {**xanes_inputs, 'calibration': orm.Dict(calibration).store()}
+        _, node = run_get_node(SiteXanesWorkChain, structure=alpha_quartz(), sites=orm.List([0]), **inputs)
+        assert node.exit_status == SiteXanesWorkChain.exit_codes.ERROR_CALIBRATION_MISMATCH.status
+        assert 'siox realign' in node.exit_message
+    assert orm.QueryBuilder().append(orm.CalcJobNode).count() == before

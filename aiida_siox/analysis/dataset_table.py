@@ -15,10 +15,10 @@ import pathlib
 
 import numpy as np
 
-from aiida_siox.analysis.rdf import N_POINTS, R_MAX
+from aiida_siox.analysis.rdf import N_POINTS, R_MAX, radial_grid
 from aiida_siox.analysis.spectrum import ML_GRID
 
-R_GRID = (np.arange(N_POINTS) + 0.5) * (R_MAX / N_POINTS)
+R_GRID = radial_grid()
 SCALAR_COLUMNS = ('x', 'seed', 'site', 'n_o', 'n_si', 'charge')
 INTEGER_COLUMNS = ('seed', 'site', 'n_o', 'n_si')
 UUID_COLUMNS = ('structure_uuid', 'spectrum_uuid', 'charge_uuid')

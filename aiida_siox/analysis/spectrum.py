@@ -1,14 +1,35 @@
-"""Si K-edge spectra: isotropic average, Delta-SCF + calibration alignment, the ML energy grid."""
+"""Si K-edge spectra: isotropic average, transition-energy alignment, calibration, the ML energy grid.
+
+Absolute energy of a point of a site's xspectra spectrum (docs/method.md, "Energy alignment"):
+
+- ``fch`` (default, no extra SCF):  E = E_xspectra + E0 + [E_tot(FCH) - E_tot(ground)] + C
+- ``xch`` (the paper's cross-check): E = E_xspectra + E0 - e_empty(FCH) + [E_tot(XCH) - E_tot(ground)] + C
+
+E0 is xspectra's own energy zero (``xe0`` when set, else the level it prints as ``ef``), FCH the
+full-core-hole cation SCF, XCH the neutral excited-state SCF (core hole + the electron in the
+lowest empty level), e_empty(FCH) the first empty level of the FCH run, and C one constant for all
+spectra, chosen so that alpha-quartz's main peak lands on 1846 eV.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-RY_TO_EV = 13.605693122994
+from aiida_siox.ml.edge import onset_energy
+
+__all__ = ['onset_energy']
+
 #: The ML input grid of the paper: 1830-1880 eV, 256 points.
 ML_GRID = np.linspace(1830.0, 1880.0, 256)
 #: Experimental main peak of alpha-quartz (paper Fig. S1).
 QUARTZ_MAIN_PEAK_EV = 1846.0
+#: The two forms of the per-site alignment (module docstring).
+ALIGNMENT_FORMS = ('fch', 'xch')
+#: A level counts as occupied when it holds at least this fraction of a full occupation.
+OCCUPIED_FRACTION = 0.5
+#: Onset spikes: a peak narrower than this (FWHM, eV) within :data:`SPIKE_WINDOW_EV` of the onset.
+SPIKE_MAX_FWHM_EV = 0.5
+SPIKE_WINDOW_EV = 3.0
 
 
 def isotropic_spectrum(polarisations: list[np.ndarray]) -> np.ndarray:
@@ -19,59 +40,134 @@ def isotropic_spectrum(polarisations: list[np.ndarray]) -> np.ndarray:
     return stack.mean(axis=0)
 
 
-def delta_scf_shift(total_energy_core_hole_ev: float, total_energy_ground_ev: float) -> float:
-    """Per-site transition-energy correction: E_total(core hole) - E_total(ground), in eV."""
-    return float(total_energy_core_hole_ev - total_energy_ground_ev)
+def _levels(eigenvalues: np.ndarray, occupations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flattened levels and occupations as fractions of a full level (pw.x gives 2 per band unpolarised)."""
+    levels, occupations = np.asarray(eigenvalues, float).ravel(), np.asarray(occupations, float).ravel()
+    if levels.shape != occupations.shape or not len(levels):
+        raise ValueError('eigenvalues and occupations must have the same, non-zero size')
+    full = 2.0 if occupations.max() > 1.0 + 1e-6 else 1.0
+    return levels, occupations / full
+
+
+def highest_occupied_level(eigenvalues: np.ndarray, occupations: np.ndarray) -> float:
+    """The highest level holding at least half a full occupation (eV): the valence-band top of an insulator."""
+    levels, fraction = _levels(eigenvalues, occupations)
+    occupied = levels[fraction >= OCCUPIED_FRACTION]
+    if not len(occupied):
+        raise ValueError('no occupied level')
+    return float(occupied.max())
+
+
+def occupation_cut_energy(eigenvalues: np.ndarray, occupations: np.ndarray) -> float:
+    """Where xspectra should cut the occupied states (its ``xe0``): midway between the highest occupied
+    and the first empty level (eV).
+
+    xspectra's default zero is the highest level with occupation > 0.001: under Gaussian smearing
+    that is c-Si's core-exciton level, and a cut through a level (a pole of the continued fraction)
+    leaves a narrow spike at the onset (measured: 0.1 eV wide). Midway, no level sits at the cut in
+    an insulator; in a metal both levels are at the Fermi energy.
+    """
+    return 0.5 * (highest_occupied_level(eigenvalues, occupations) + first_empty_level(eigenvalues, occupations))
+
+
+def first_empty_level(eigenvalues: np.ndarray, occupations: np.ndarray) -> float:
+    """The lowest level holding less than half a full occupation (eV): the FCH run's core-exciton level."""
+    levels, fraction = _levels(eigenvalues, occupations)
+    empty = levels[fraction < OCCUPIED_FRACTION]
+    if not len(empty):
+        raise ValueError('no empty level: the SCF needs more bands (nbnd) for the excited-state alignment')
+    return float(empty.min())
+
+
+def xspectra_energy_zero(input_namelist: dict, output_parameters: dict) -> float:
+    """xspectra's energy zero E0 (eV): ``xe0`` when its INPUT_XSPECTRA namelist sets it, else the zero it printed.
+
+    xspectra prints 'energy-zero of the spectrum [eV]' (aiida-qe-xspec: ``energy_zero``), the same
+    value as its ``ef`` line (``fermi_energy``): NOT pw.x's Fermi energy.
+    """
+    if input_namelist.get('xe0') is not None:
+        return float(input_namelist['xe0'])
+    for key in ('energy_zero', 'fermi_energy'):
+        if output_parameters.get(key) is not None:
+            return float(output_parameters[key])
+    raise ValueError('the xspectra output holds no energy zero (energy_zero / fermi_energy)')
+
+
+def fch_shift(energy_zero_ev: float, total_energy_core_hole_ev: float, total_energy_ground_ev: float) -> float:
+    """E - E_xspectra without C in the ``fch`` form: E0 + [E_tot(FCH) - E_tot(ground)] (eV)."""
+    return float(energy_zero_ev + total_energy_core_hole_ev - total_energy_ground_ev)
+
+
+def xch_shift(energy_zero_ev: float, first_empty_level_ev: float, total_energy_excited_ev: float, total_energy_ground_ev: float) -> float:
+    """E - E_xspectra without C in the ``xch`` form: the FCH run's first empty level on E_tot(XCH) - E_tot(ground).
+
+    Placing xspectra's zero there instead would be wrong for insulators (quartz's zero is its
+    valence-band top, ~5 eV below the first empty level).
+    """
+    return float(energy_zero_ev - first_empty_level_ev + total_energy_excited_ev - total_energy_ground_ev)
 
 
 def main_peak_energy(energy: np.ndarray, intensity: np.ndarray, window: tuple[float, float] | None = None) -> float:
     """Energy of the most intense point (optionally within ``window``), refined by a parabola."""
     energy = np.asarray(energy, float)
     intensity = np.asarray(intensity, float)
-    mask = np.ones_like(energy, bool) if window is None else (energy >= window[0]) & (energy <= window[1])
+    mask = np.isfinite(intensity) if window is None else np.isfinite(intensity) & (energy >= window[0]) & (energy <= window[1])
     idx = np.flatnonzero(mask)[np.argmax(intensity[mask])]
     if 0 < idx < len(energy) - 1:
         y0, y1, y2 = intensity[idx - 1 : idx + 2]
         denom = y0 - 2 * y1 + y2
-        if denom != 0:
+        if denom != 0 and np.isfinite(denom):
             step = energy[idx + 1] - energy[idx]
             return float(energy[idx] + 0.5 * step * (y0 - y2) / denom)
     return float(energy[idx])
 
 
-def calibration_constant(quartz_peak_relative_ev: float, target_ev: float = QUARTZ_MAIN_PEAK_EV) -> float:
-    """Constant C that puts alpha-quartz's main peak (already Delta-SCF-shifted) on ``target_ev``."""
-    return float(target_ev - quartz_peak_relative_ev)
+def calibration_constant(quartz_peak_without_c_ev: float, target_ev: float = QUARTZ_MAIN_PEAK_EV) -> float:
+    """Constant C that puts alpha-quartz's main peak (E_xspectra + shift, before C) on ``target_ev``."""
+    return float(target_ev - quartz_peak_without_c_ev)
 
 
 def align_spectrum(
     energy: np.ndarray,
     intensity: np.ndarray,
-    delta_scf_ev: float,
+    shift_ev: float,
     calibration_ev: float,
     grid: np.ndarray = ML_GRID,
-) -> np.ndarray:
-    """Shift a raw xspectra spectrum to absolute energy and resample it on ``grid``.
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """(spectrum on ``grid`` at absolute energy, the absolute energy range the computation covers).
 
-    E = E_xspectra + (E_total(core hole) - E_total(ground)) + C. Points of ``grid`` outside the
-    computed range are 0 (below the edge there is no absorption; above, the spectrum was cut).
+    E = E_xspectra + shift + C. Points of ``grid`` outside the computed range are NaN, never 0: a
+    site whose range does not cover the grid is flagged (:func:`covers`), not silently padded.
     """
-    shifted = np.asarray(energy, float) + delta_scf_ev + calibration_ev
-    return np.interp(grid, shifted, np.asarray(intensity, float), left=0.0, right=0.0)
+    shifted = np.asarray(energy, float) + shift_ev + calibration_ev
+    aligned = np.interp(grid, shifted, np.asarray(intensity, float), left=np.nan, right=np.nan)
+    return aligned, (float(shifted.min()), float(shifted.max()))
 
 
-def edge_energy(energy: np.ndarray, intensity: np.ndarray, fraction: float = 0.5) -> float:
-    """Edge position: the first energy at which the spectrum reaches ``fraction`` of its maximum.
+def covers(energy_range: tuple[float, float], grid: np.ndarray = ML_GRID) -> bool:
+    """Whether a computed absolute energy range spans the whole ``grid``."""
+    return bool(energy_range[0] <= grid[0] + 1e-9 and energy_range[1] >= grid[-1] - 1e-9)
 
-    Linear interpolation between grid points; the half-maximum rise is a robust edge marker for
-    broadened, unnormalised spectra (the inflection point is noisy on a coarse grid).
+
+def onset_spikes(energy: np.ndarray, intensity: np.ndarray) -> list[tuple[float, float]]:
+    """Narrow peaks at the onset: (energy, FWHM) of every peak narrower than 0.5 eV within 3 eV of it.
+
+    The Lorentzian broadening alone is 0.8 eV wide, so such a peak is an artefact (a cut through a
+    level at xspectra's energy zero), not physics. Width is measured at half prominence, so a spike
+    sitting on the rising edge counts by its own height. Peaks below 5 % of the maximum are noise.
     """
+    from scipy.signal import find_peaks, peak_widths
+
     energy, intensity = np.asarray(energy, float), np.asarray(intensity, float)
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f'fraction must lie in (0, 1], got {fraction}')
-    level = fraction * intensity.max()
-    above = int(np.argmax(intensity >= level))
-    if above == 0:
-        return float(energy[0])
-    e0, e1, i0, i1 = energy[above - 1], energy[above], intensity[above - 1], intensity[above]
-    return float(e0 + (level - i0) * (e1 - e0) / (i1 - i0))
+    finite = np.isfinite(intensity)
+    energy, intensity = energy[finite], intensity[finite]
+    onset = onset_energy(energy, intensity)
+    peaks, _ = find_peaks(intensity, prominence=0.05 * intensity.max())
+    if not len(peaks):
+        return []
+    widths = peak_widths(intensity, peaks, rel_height=0.5)[0] * np.gradient(energy)[peaks]
+    return [
+        (float(energy[p]), float(w))
+        for p, w in zip(peaks, widths, strict=True)
+        if w < SPIKE_MAX_FWHM_EV and abs(energy[p] - onset) <= SPIKE_WINDOW_EV
+    ]

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from aiida_siox.analysis.rdf import coordination, coordination_label
+from aiida_siox.analysis.rdf import coordination_label, coordinations
 
 AMU_G = 1.66053906660e-24
 MASSES = {'Si': 28.0855, 'O': 15.9994}
@@ -97,7 +97,7 @@ def _wrap(positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
 
 def coordination_classes(positions: np.ndarray, cell: np.ndarray, symbols: list[str]) -> list[tuple[int, int]]:
     """(n_O, n_Si) neighbours of every Si, in atom order."""
-    return [coordination(positions, cell, symbols, i) for i, s in enumerate(symbols) if s == 'Si']
+    return coordinations(positions, cell, symbols, [i for i, s in enumerate(symbols) if s == 'Si'])
 
 
 def validate_cell(symbols: list[str], positions: np.ndarray, cell: np.ndarray, bounds: ValidationBounds | None = None) -> dict:

@@ -12,24 +12,41 @@ from aiida_siox.analysis.structure_averages import average_by_structure
 
 
 @calcfunction
-def site_rdfs(structure: orm.StructureData) -> orm.ArrayData:
-    """RDF (total, Si, O partials; 256 points on 0-5 A) and coordination (n_O, n_Si) of every Si site."""
+def site_rdfs(structure: orm.StructureData, sigma: orm.Float) -> orm.ArrayData:
+    """RDF (total, Si, O partials; 256 points on 0-5 A, Gaussian width ``sigma`` A) and (n_O, n_Si) of every Si site."""
     atoms = structure.get_ase()
     symbols = atoms.get_chemical_symbols()
     sites = [i for i, s in enumerate(symbols) if s == 'Si']
-    curves = [rdf.site_rdf(atoms.positions, atoms.cell[:], symbols, i) for i in sites]
-    coordination = np.array([rdf.coordination(atoms.positions, atoms.cell[:], symbols, i) for i in sites], int).reshape(-1, 2)
+    curves = rdf.site_rdfs(atoms.positions, atoms.cell[:], symbols, sites, sigma=sigma.value)
+    coordination = np.array(rdf.coordinations(atoms.positions, atoms.cell[:], symbols, sites), int).reshape(-1, 2)
     node = orm.ArrayData()
     node.set_array('sites', np.array(sites, int))
-    node.set_array('r', curves[0]['r'] if curves else np.zeros(rdf.N_POINTS))
+    node.set_array('r', curves['r'])
     for key in ('total', 'Si', 'O'):
-        node.set_array(f'rdf_{key}', np.array([c[key] for c in curves]).reshape(len(sites), rdf.N_POINTS))
+        node.set_array(f'rdf_{key}', curves[key])
     node.set_array('n_o', coordination[:, 0])
     node.set_array('n_si', coordination[:, 1])
+    node.base.attributes.set('sigma_angstrom', sigma.value)
     return node
 
 
 ROW_COLUMNS = ('x', 'seed', 'site', 'n_o', 'n_si')
+
+
+def missing_reason(spectrum_node: orm.XyData | None, charge_node: orm.ArrayData | None) -> str | None:
+    """Why a site cannot be a dataset row (None when it can): no spectrum, no charge, or a spectrum
+    whose computed range does not cover the ML grid (never padded with zeros)."""
+    if spectrum_node is None:
+        return 'no spectrum (site failed or not run)'
+    if charge_node is None:
+        return 'no Bader charge'
+    energy, intensity = spectrum_node.get_x()[1], spectrum_node.get_y()[0][1]
+    if energy.shape != ML_GRID.shape or not np.allclose(energy, ML_GRID):
+        raise ValueError(f'spectrum {spectrum_node.uuid} is not on the ML grid (1830-1880 eV, 256 points)')
+    if not np.isfinite(intensity).all():
+        low, high = spectrum_node.base.attributes.get('covered_range_ev', (float('nan'), float('nan')))
+        return f'aligned range {low:.1f}-{high:.1f} eV does not cover {ML_GRID[0]:.0f}-{ML_GRID[-1]:.0f} eV (widen xemin/xemax)'
+    return None
 
 
 @calcfunction
@@ -54,14 +71,12 @@ def structure_rows(**kwargs: orm.Data) -> dict[str, orm.Data]:
     columns = {k: [] for k in ROW_COLUMNS}
     for site in kwargs['sites'].get_list():
         spectrum_node = kwargs.get(f'spectrum_{site}')
-        if spectrum_node is None or charge_node is None:
-            reason = 'no spectrum (site failed or not run)' if spectrum_node is None else 'no Bader charge'
+        reason = missing_reason(spectrum_node, charge_node)
+        if reason:
             missing.append({'structure': structure.uuid, 'site': int(site), 'reason': reason})
             continue
         site_index = rdf_sites.index(site)
-        energy, intensity = spectrum_node.get_x()[1], spectrum_node.get_y()[0][1]
-        if energy.shape != ML_GRID.shape or not np.allclose(energy, ML_GRID):
-            raise ValueError(f'spectrum {spectrum_node.uuid} is not on the ML grid (1830-1880 eV, 256 points)')
+        intensity = spectrum_node.get_y()[0][1]
         spectra.append(intensity)
         charges.append(charges_all[site])
         rdfs.append(rdf_total[site_index])

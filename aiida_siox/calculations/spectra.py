@@ -1,7 +1,8 @@
-"""Calcfunctions for per-site spectra: isotropic average + Delta-SCF, calibration, alignment.
+"""Calcfunctions for per-site spectra: isotropic average, per-site alignment, calibration, aligned spectrum.
 
-Each returns new nodes so that every aligned spectrum's provenance reaches the xspectra runs,
-both SCF energies (Delta-SCF) and the alpha-quartz calibration it used.
+Each returns new nodes so that every aligned spectrum's provenance reaches the xspectra runs (and
+their energy zero), the SCF energies of the transition-energy correction and the alpha-quartz
+calibration it used. The physics is in :mod:`aiida_siox.analysis.spectrum`.
 """
 
 from __future__ import annotations
@@ -28,27 +29,80 @@ def isotropic_site_spectrum(
     ground_parameters: orm.Dict,
     core_hole_parameters: orm.Dict,
 ) -> dict[str, orm.Data]:
-    """Powder spectrum on xspectra's energy axis (``raw``) and the Delta-SCF shift in eV."""
+    """Powder spectrum on xspectra's energy axis (``raw``) and E_tot(FCH) - E_tot(ground) in eV."""
     grids = [s.get_x()[1] for s in (spectrum_x, spectrum_y, spectrum_z)]
     if any(g.shape != grids[0].shape or not np.allclose(g, grids[0]) for g in grids[1:]):
         raise ValueError('the three polarisations were computed on different energy grids')
     intensity = spectrum.isotropic_spectrum([s.get_y()[0][1] for s in (spectrum_x, spectrum_y, spectrum_z)])
-    shift = spectrum.delta_scf_shift(core_hole_parameters['energy'], ground_parameters['energy'])
+    shift = float(core_hole_parameters['energy'] - ground_parameters['energy'])
     return {'raw': _xy(grids[0], intensity, 'energy_xspectra'), 'delta_scf': orm.Float(shift)}
 
 
 @calcfunction
-def quartz_calibration(raw: orm.XyData, delta_scf: orm.Float, target_ev: orm.Float) -> orm.Dict:
-    """Calibration constant C placing alpha-quartz's main peak (after Delta-SCF) at ``target_ev``."""
-    energy = raw.get_x()[1] + delta_scf.value
-    peak = spectrum.main_peak_energy(energy, raw.get_y()[0][1])
-    constant = spectrum.calibration_constant(peak, target_ev.value)
-    return orm.Dict({'constant_ev': constant, 'quartz_peak_relative_ev': peak, 'target_ev': target_ev.value})
+def site_alignment(
+    delta_scf: orm.Float,
+    xspectra_parameters: orm.Dict,
+    xspectra_output: orm.Dict,
+    ground_parameters: orm.Dict | None = None,
+    core_hole_bands: orm.BandsData | None = None,
+    excited_parameters: orm.Dict | None = None,
+) -> orm.Dict:
+    """The shift E - E_xspectra (before C) of one site, with every term it is made of.
+
+    ``fch`` form from ``delta_scf`` and xspectra's energy zero (its input ``xe0`` or the zero it
+    printed); the ``xch`` form when the excited-state SCF, the FCH bands and the ground state are
+    given too. See :mod:`aiida_siox.analysis.spectrum`.
+    """
+    energy_zero = spectrum.xspectra_energy_zero(xspectra_parameters.get_dict().get('INPUT_XSPECTRA', {}), xspectra_output.get_dict())
+    terms = {'energy_zero_ev': energy_zero, 'delta_scf_ev': delta_scf.value}
+    if excited_parameters is None:
+        terms.update(form='fch', shift_ev=spectrum.fch_shift(energy_zero, delta_scf.value, 0.0))
+    else:
+        empty = spectrum.first_empty_level(core_hole_bands.get_bands(), core_hole_bands.get_array('occupations'))
+        excited = float(excited_parameters['energy'] - ground_parameters['energy'])
+        terms.update(
+            form='xch',
+            first_empty_level_ev=empty,
+            delta_scf_excited_ev=excited,
+            shift_ev=spectrum.xch_shift(energy_zero, empty, excited_parameters['energy'], ground_parameters['energy']),
+        )
+    return orm.Dict(terms)
 
 
 @calcfunction
-def align_site_spectrum(raw: orm.XyData, delta_scf: orm.Float, calibration: orm.Dict) -> orm.XyData:
-    """Spectrum on the ML grid (1830-1880 eV, 256 points): E = E_xspectra + Delta-SCF + C."""
+def quartz_calibration(raw: orm.XyData, alignment: orm.Dict, target_ev: orm.Float, structure: orm.StructureData) -> orm.Dict:
+    """Calibration constant C placing alpha-quartz's main peak (E_xspectra + shift) at ``target_ev``.
+
+    Records the alignment form (a calibration only applies to spectra aligned the same way) and the
+    quartz cell it was computed on.
+    """
+    energy = raw.get_x()[1] + alignment['shift_ev']
+    peak = spectrum.main_peak_energy(energy, raw.get_y()[0][1])
+    atoms = structure.get_ase()
+    return orm.Dict(
+        {
+            'constant_ev': spectrum.calibration_constant(peak, target_ev.value),
+            'quartz_peak_without_c_ev': peak,
+            'target_ev': target_ev.value,
+            'alignment': alignment['form'],
+            'cell': {'n_atoms': len(atoms), 'lengths_angstrom': [float(v) for v in atoms.cell.lengths()]},
+        }
+    )
+
+
+@calcfunction
+def align_site_spectrum(raw: orm.XyData, alignment: orm.Dict, calibration: orm.Dict) -> orm.XyData:
+    """Spectrum on the ML grid (1830-1880 eV, 256 points): E = E_xspectra + shift + C.
+
+    Grid points outside the computed range are NaN and the node says so (``covers_grid`` False):
+    the dataset lists such a site as missing instead of padding it with zeros.
+    """
+    if calibration.get('alignment') != alignment['form']:
+        raise ValueError(f'calibration made for the {calibration.get("alignment")!r} form, spectrum aligned with {alignment["form"]!r}')
     energy, intensity = raw.get_x()[1], raw.get_y()[0][1]
-    aligned = spectrum.align_spectrum(energy, intensity, delta_scf.value, calibration['constant_ev'])
-    return _xy(spectrum.ML_GRID, aligned, 'energy')
+    aligned, covered = spectrum.align_spectrum(energy, intensity, alignment['shift_ev'], calibration['constant_ev'])
+    node = _xy(spectrum.ML_GRID, aligned, 'energy')
+    node.base.attributes.set('alignment', alignment['form'])
+    node.base.attributes.set('covered_range_ev', list(covered))
+    node.base.attributes.set('covers_grid', spectrum.covers(covered))
+    return node

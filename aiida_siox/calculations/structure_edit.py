@@ -28,14 +28,11 @@ def mark_absorber(structure: orm.StructureData, site: orm.Int) -> orm.StructureD
 
 
 @calcfunction
-def alpha_quartz() -> orm.StructureData:
-    """Alpha-quartz (P3_221, a = 4.913 A, c = 5.405 A; Si 3a, O 6c), the calibration reference."""
-    from ase.spacegroup import crystal
+def alpha_quartz(repeat: orm.List | None = None) -> orm.StructureData:
+    """Alpha-quartz (P3_221, a = 4.913 A, c = 5.405 A; Si 3a, O 6c), repeated ``repeat`` times: the calibration reference."""
+    from aiida_siox.structures.quartz import alpha_quartz_atoms
 
-    atoms = crystal(
-        ['Si', 'O'], [(0.4697, 0.0, 2 / 3), (0.4135, 0.2669, 0.7858)], spacegroup=154, cellpar=[4.913, 4.913, 5.405, 90, 90, 120]
-    )
-    return orm.StructureData(ase=atoms)
+    return orm.StructureData(ase=alpha_quartz_atoms(tuple(repeat.get_list()) if repeat is not None else (1, 1, 1)))
 
 
 def pick_sites(symbols: list[str], count: int | None) -> list[int]:

@@ -241,6 +241,35 @@ def _load_process(identifier: str, profile: str | None):
     return node
 
 
+@siox.command('realign')
+@click.argument('identifier')
+@click.option('--calibration', default=None, help='PK/UUID of a calibration to use (default: realign the one the run used).')
+@click.option('-p', '--profile', default=None, help='Profile (default: the default profile).')
+def realign_command(identifier, calibration, profile):
+    """Re-align the spectra of a run made before xspectra's energy zero was part of the alignment.
+
+    IDENTIFIER is a dataset, structure or SiteXanesWorkChain. Nothing is recomputed: calcfunctions
+    make each site's alignment from its stored Delta-SCF and xspectra output, a new calibration
+    from the stored quartz spectrum, and new aligned spectra; the old ones are marked superseded,
+    so `siox dataset assemble` and `siox provenance` use the new ones.
+    """
+    from aiida import orm
+
+    from aiida_siox.workflows.alignment import realign
+
+    node = _load_process(identifier, profile)
+    given = orm.load_node(calibration) if calibration else None
+    try:
+        replaced = realign(node, given, echo=click.echo)
+    except ValueError as exception:
+        click.secho(f'Error: {exception}', fg='red', err=True)
+        sys.exit(1)
+    if not replaced:
+        click.echo(f"<{node.pk}>: every spectrum is already aligned with xspectra's energy zero; nothing to do")
+        return
+    click.echo(f'{len(replaced)} spectra re-aligned; `siox dataset assemble {node.pk}` builds the dataset from them')
+
+
 @siox.command('recover')
 @click.option('-p', '--profile', default=None, help='Profile (default: the default profile).')
 @click.option('--workers', type=int, default=1, show_default=True, help='Daemon workers to start.')

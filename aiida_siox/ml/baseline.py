@@ -3,8 +3,8 @@
 Descriptors, per spectrum on the ML grid (docs/ml.md shows them on a spectrum):
 
 - white-line intensity ``I_wl``: the spectrum's maximum (the main absorption peak);
-- edge position ``E_edge``: the first energy at which the spectrum reaches half of ``I_wl``
-  (linear interpolation between grid points);
+- edge position ``E_edge``: the onset of :mod:`.edge` (half maximum of the first peak, the one
+  definition the tests, benchmarks and report use too);
 - integrated white-line intensity ``A_wl``: the integral of the spectrum from ``E_edge`` to
   ``E_peak + (E_peak - E_edge)``, i.e. over the rising edge and a window as wide on the far side of
   the peak, so that a broader white line with the same height counts as more intensity.
@@ -13,6 +13,8 @@ Descriptors, per spectrum on the ML grid (docs/ml.md shows them on a spectrum):
 from __future__ import annotations
 
 import numpy as np
+
+from .edge import onset_energy
 
 DESCRIPTORS = ('white_line_intensity', 'integrated_white_line', 'edge_position')
 
@@ -23,12 +25,7 @@ def spectrum_descriptors(energy: np.ndarray, spectra: np.ndarray) -> np.ndarray:
     rows = np.arange(len(spectra))
     peak_index = spectra.argmax(axis=1)
     white_line = spectra[rows, peak_index]
-    level = 0.5 * white_line
-    above = (spectra >= level[:, None]).argmax(axis=1)
-    below = np.maximum(above - 1, 0)
-    i0, i1 = spectra[rows, below], spectra[rows, above]
-    fraction = np.where(i1 > i0, (level - i0) / np.where(i1 > i0, i1 - i0, 1.0), 0.0)
-    edge = np.where(above > 0, energy[below] + fraction * (energy[above] - energy[below]), energy[0])
+    edge = np.array([onset_energy(energy, spectrum) for spectrum in spectra])
     peak_energy = energy[peak_index]
     end = peak_energy + (peak_energy - edge)
     step = np.gradient(energy)

@@ -1,14 +1,22 @@
 """The learning study of one dataset: split, cross-validation, ensembles, baseline, sub-windows, cell means.
 
-:func:`run_study` is what the training job runs. It works in stages (cross-validation per target
-and learning rate, the final ensembles, the sub-window models); each finished stage is kept in a
-checkpoint, and when a time limit (``max_seconds``) comes the stage in progress is saved mid-way
-too. Calling :func:`run_study` again with that checkpoint continues where it stopped and gives the
-same numbers as an uninterrupted run (on CPU, where torch is deterministic).
+:meth:`Study.run` is what the training job runs. It works in stages (cross-validation per target
+and learning rate, the final ensembles, the sub-window models, and with ``paper_mode`` the paper's
+cross-validated single networks); each finished stage is kept in a checkpoint, and when a time
+limit (``max_seconds``) comes the stage in progress is saved mid-way too. Running a study again
+with that checkpoint continues where it stopped and gives the same numbers as an uninterrupted
+run (on CPU, where torch is deterministic).
+
+Paper mode (:meth:`Study.paper`) does what the paper did, beside our ensemble: a random split by
+site, per target a k-fold cross-validation over a grid of learning rates with early stopping on
+the held-out fold, then one network retrained on all training rows for the mean best epoch of the
+chosen rate, tested once.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,9 +51,21 @@ DEFAULTS = {
     'windows': True,
     'device': 'auto',
     'max_seconds': 0,  # 0: no limit; else checkpoint and stop after that long
+    # paper mode: also train as the paper did (one network per target, tuned by CV, random site split)
+    'paper_mode': False,
+    'paper_cv_folds': 5,
+    'paper_learning_rates': [3e-4, 1e-3, 3e-3],
+    'paper_charge_max_epochs': 1000,  # caps of the CV's early stopping; the retraining runs the CV's epochs
+    'paper_rdf_max_epochs': 1500,
 }
 TARGETS = ('charge', 'rdf')
 MODEL_FORMAT = 'siox-model-1'
+
+
+def _finite(value: float) -> float | None:
+    """A float, or None (JSON null) for a diverged (infinite or NaN) score."""
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 class StudyInterrupted(Exception):
@@ -80,7 +100,30 @@ def check_config(config: dict) -> dict:
             raise ValueError(f'{key} must be at least 1, got {config[key]}')
     if config['cv_folds'] == 1 or config['cv_folds'] < 0:
         raise ValueError(f'cv_folds must be 0 (off) or at least 2, got {config["cv_folds"]}')
+    _check_paper_config(config)
     return config
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_paper_config(config: dict) -> None:
+    """The paper-mode keys (checked whether or not paper mode is on: a typo fails at submission)."""
+    if not isinstance(config['paper_mode'], bool):
+        raise ValueError(f'paper_mode must be true or false, got {config["paper_mode"]!r}')
+    folds = config['paper_cv_folds']
+    if not _is_integer(folds) or folds < 2:
+        raise ValueError(f'paper_cv_folds must be an integer of at least 2 (the paper: 5), got {folds!r}')
+    rates = config['paper_learning_rates']
+    if not isinstance(rates, list | tuple) or not rates:
+        raise ValueError(f'paper_learning_rates must be a non-empty list of learning rates, got {rates!r}')
+    for rate in rates:
+        if not isinstance(rate, numbers.Real) or isinstance(rate, bool) or not math.isfinite(rate) or rate <= 0:
+            raise ValueError(f'paper_learning_rates must hold positive numbers, got {rate!r} in {rates!r}')
+    for key in ('paper_charge_max_epochs', 'paper_rdf_max_epochs'):
+        if not _is_integer(config[key]) or config[key] < 1:
+            raise ValueError(f'{key} must be a positive integer, got {config[key]!r}')
 
 
 def _settings(config: dict, target: str, seed: int, learning_rate: float | None = None) -> TrainSettings:
@@ -129,9 +172,18 @@ class Study:
         seed = int(self.config['seed'])
         by_cell = self.groups if self.config['split'] == 'cell' else None
         self.train_rows, self.test_rows = train_test_split(n, self.config['test_fraction'], seed, by_cell)
+        # paper mode: always the random split by site (the very rows of the ensemble when split='site')
+        self.paper_train_rows, self.paper_test_rows = train_test_split(n, self.config['test_fraction'], seed)
+        same_rows = np.array_equal(self.paper_train_rows, self.train_rows) and np.array_equal(self.paper_test_rows, self.test_rows)
+        if self.config['split'] == 'site' and not same_rows:
+            raise RuntimeError("split by site: the paper-mode rows must be the ensemble's rows")
         mode = self.config['normalisation']
         self.scale = normalisation_scale(self.spectra[self.train_rows], mode)
         self.inputs = torch.from_numpy(normalise(self.spectra, mode, self.scale)).to(self.device)
+        self.paper_scale, self.paper_inputs = self.scale, self.inputs
+        if self.config['paper_mode'] and not same_rows:  # the scale of the paper's own training rows
+            self.paper_scale = normalisation_scale(self.spectra[self.paper_train_rows], mode)
+            self.paper_inputs = torch.from_numpy(normalise(self.spectra, mode, self.paper_scale)).to(self.device)
         self.targets = {
             'charge': torch.from_numpy(self.charge.reshape(-1, 1)).to(self.device),
             'rdf': torch.from_numpy(self.rdf).to(self.device),
@@ -164,11 +216,15 @@ class Study:
         self.state.current = None
         return result
 
-    def _trainer(self, name: str, target: str, fits, validations, settings: TrainSettings, masks=None) -> Callable:
+    def _trainer(
+        self, name: str, target: str, fits, validations, settings: TrainSettings, masks=None, inputs: torch.Tensor | None = None
+    ) -> Callable:
+        inputs = self.inputs if inputs is None else inputs
+
         def make() -> StackedTrainer:
             torch.manual_seed(settings.seed)
-            model = stacked_model(target, len(fits), self.inputs.shape[1], self.targets[target].shape[1]).to(self.device)
-            return StackedTrainer(model, self.inputs, self.targets[target], fits, validations, settings, masks, self.log, name)
+            model = stacked_model(target, len(fits), inputs.shape[1], self.targets[target].shape[1]).to(self.device)
+            return StackedTrainer(model, inputs, self.targets[target], fits, validations, settings, masks, self.log, name)
 
         return make
 
@@ -242,6 +298,151 @@ class Study:
             scores[name] = entry
         return scores
 
+    def scores(self, target: str, prediction: np.ndarray, train: np.ndarray, test: np.ndarray) -> tuple[dict, np.ndarray | None]:
+        """Train and test scores of one prediction per row ((N,) charge, (N, points) RDF).
+
+        Charge: RMSE, R2, n per side and per Si(n+) class of the test rows. RDF: RMSE, n per side and
+        the best / median / worst test site. Also the per-site RDF RMSE of every row (None for charge).
+        """
+        truth = self.targets[target].cpu().numpy()
+        section: dict = {}
+        if target == 'charge':
+            for side, rows in (('train', train), ('test', test)):
+                section[side] = evaluation.scores(truth[rows, 0], prediction[rows])
+            section['by_coordination_test'] = evaluation.by_coordination(truth[test, 0], prediction[test], self.n_o[test])
+            return section, None
+        site_rmse = evaluation.per_site_rmse(truth, prediction)
+        for side, rows in (('train', train), ('test', test)):
+            section[side] = {'rmse': evaluation.rmse(truth[rows], prediction[rows]), 'n': len(rows)}
+        ordered = np.sort(site_rmse[test])
+        section['per_site_rmse_test'] = {'best': float(ordered[0]), 'median': float(np.median(ordered)), 'worst': float(ordered[-1])}
+        return section, site_rmse
+
+    # -- paper mode -----------------------------------------------------------------------------
+
+    def paper_cross_validation(self, target: str) -> dict:
+        """k folds (by site) over the paper's training rows x the learning-rate grid, in one stacked run.
+
+        Member ``i * k + f`` is learning rate ``i`` on fold ``f``: it learns from the other folds and
+        stops early on fold ``f`` (at most ``paper_<target>_max_epochs``). Chosen: the rate with the
+        lowest mean fold RMSE (the first of equals); epochs: the mean of its folds' best epochs,
+        rounded half up.
+        """
+        k = int(self.config['paper_cv_folds'])
+        rates = [float(rate) for rate in self.config['paper_learning_rates']]
+        max_epochs = int(self.config[f'paper_{target}_max_epochs'])
+        rows = self.paper_train_rows
+        folds = kfold(len(rows), k, int(self.config['seed']))
+        fits = [rows[fit] for fit, _ in folds] * len(rates)
+        validations = [rows[val] for _, val in folds] * len(rates)
+        settings = TrainSettings(
+            epochs=max_epochs,
+            batch_size=int(self.config['batch_size']),
+            patience=int(self.config['patience']),
+            seed=int(self.config['seed']) + 101,
+            member_learning_rates=tuple(rate for rate in rates for _ in range(k)),
+        )
+        result = self._stage(
+            f'paper_cv_{target}',
+            self._trainer(f'paper cv {target}', target, fits, validations, settings, inputs=self.paper_inputs),
+        )
+        fold_rmse = np.sqrt(np.asarray(result['best_loss'], float)).reshape(len(rates), k)
+        best_epochs = np.asarray(result['best_epoch'], int).reshape(len(rates), k)
+        mean_rmse = fold_rmse.mean(axis=1)
+        chosen = int(np.argmin(np.where(np.isfinite(mean_rmse), mean_rmse, np.inf)))
+        epochs = max(1, math.floor(best_epochs[chosen].mean() + 0.5))
+        candidates = [
+            {
+                'learning_rate': rate,
+                'rmse_mean': _finite(mean_rmse[i]),
+                'rmse_std': _finite(fold_rmse[i].std()),
+                'fold_rmse': [_finite(value) for value in fold_rmse[i]],
+                'best_epochs': best_epochs[i].tolist(),
+            }
+            for i, rate in enumerate(rates)
+        ]
+        return {
+            'folds': k,
+            'by': 'site',
+            'max_epochs': max_epochs,
+            'patience': int(self.config['patience']),
+            'candidates': candidates,
+            'learning_rate': rates[chosen],
+            'epochs': epochs,
+            'seconds': result['seconds'],
+        }
+
+    def paper_final(self, target: str, learning_rate: float, epochs: int) -> tuple[dict, np.ndarray]:
+        """One network on all of the paper's training rows for exactly ``epochs`` epochs (no validation
+        rows, no early stopping: the last epoch's weights); (stage result, (N, out) prediction)."""
+        settings = TrainSettings(
+            epochs=epochs,
+            learning_rate=learning_rate,
+            batch_size=int(self.config['batch_size']),
+            patience=int(self.config['patience']),
+            seed=int(self.config['seed']) + 202,
+            early_stopping=False,
+        )
+        rows = self.paper_train_rows
+        result = self._stage(
+            f'paper_final_{target}',
+            self._trainer(f'paper {target}', target, [rows], [rows[:0]], settings, inputs=self.paper_inputs),
+        )
+        return result, predict(self.model_from(result), self.paper_inputs)[0]
+
+    def paper(self, metrics: dict) -> tuple[dict, dict, dict]:
+        """The paper's way, per target, beside the ensemble of ``metrics``: (section, predictions, model files)."""
+        train, test = self.paper_train_rows, self.paper_test_rows
+        same_rows = bool(np.array_equal(test, self.test_rows))
+        section: dict = {
+            'split': 'site',
+            'test_fraction': float(self.config['test_fraction']),
+            'seed': int(self.config['seed']),
+            'n_train': len(train),
+            'n_test': len(test),
+            'same_rows_as_ensemble': same_rows,
+        }
+        k = int(self.config['paper_cv_folds'])
+        if len(train) < k:
+            reason = f'{k}-fold cross-validation needs at least {k} training rows, got {len(train)}'
+            self.log(f'paper mode skipped: {reason}')
+            return {**section, 'skipped': reason}, {}, {}
+        predictions = {'paper_is_test': np.isin(np.arange(len(self.charge)), test)}
+        models = {}
+        for target in TARGETS:
+            cv = self.paper_cross_validation(target)
+            self.log(f'paper {target}: learning rate {cv["learning_rate"]:g}, {cv["epochs"]} epochs (from {k}-fold CV)')
+            result, prediction = self.paper_final(target, cv['learning_rate'], cv['epochs'])
+            if target == 'charge':
+                prediction = prediction[:, 0]
+            entry = {
+                'cross_validation': cv,
+                'learning_rate': cv['learning_rate'],
+                'epochs': cv['epochs'],
+                'epochs_run': result['epochs_run'],
+                'seconds': cv['seconds'] + result['seconds'],
+            }
+            scores, site_rmse = self.scores(target, prediction, train, test)
+            entry.update(scores)
+            section[target] = entry
+            if target == 'charge':
+                predictions['paper_charge'] = prediction
+            else:
+                predictions['paper_rdf_site_rmse'] = site_rmse
+            models[f'paper_{target}'] = self.model_file(target, result, entry, variant='paper')
+        section['beside_ensemble'] = {
+            'same_test_rows': same_rows,
+            **{
+                key: {'paper': section[target]['test'][score], 'ensemble': metrics[target]['test'][score]}
+                for key, target, score in (
+                    ('charge_rmse_test', 'charge', 'rmse'),
+                    ('charge_r2_test', 'charge', 'r2'),
+                    ('rdf_rmse_test', 'rdf', 'rmse'),
+                )
+            },
+        }
+        return section, predictions, models
+
     def baseline(self) -> tuple[dict, np.ndarray]:
         features = spectrum_descriptors(self.energy, self.spectra)
         model = LinearBaseline().fit(features[self.train_rows], self.charge[self.train_rows])
@@ -302,7 +503,8 @@ class Study:
             learning_rate = cv.get('learning_rate', self.config['learning_rate'])
             result, members[target], prediction = self.ensemble(target, learning_rate)
             mean, std = prediction.mean(axis=0), prediction.std(axis=0)
-            truth = self.targets[target].cpu().numpy()
+            if target == 'charge':
+                mean, std = mean[:, 0], std[:, 0]
             section = {
                 'learning_rate': learning_rate,
                 'ensemble_size': int(self.config['ensemble_size']),
@@ -310,22 +512,11 @@ class Study:
                 'best_epoch': result['best_epoch'],
                 'seconds': result['seconds'],
             }
+            scores, site_rmse = self.scores(target, mean, self.train_rows, test)
+            section.update(scores)
             if target == 'charge':
-                mean, std = mean[:, 0], std[:, 0]
-                for side, rows in (('train', self.train_rows), ('test', test)):
-                    section[side] = evaluation.scores(truth[rows, 0], mean[rows])
                 section['mean_uncertainty_test'] = float(std[test].mean())
-                section['by_coordination_test'] = evaluation.by_coordination(truth[test, 0], mean[test], self.n_o[test])
             else:
-                site_rmse = evaluation.per_site_rmse(truth, mean)
-                for side, rows in (('train', self.train_rows), ('test', test)):
-                    section[side] = {'rmse': evaluation.rmse(truth[rows], mean[rows]), 'n': len(rows)}
-                ordered = np.sort(site_rmse[test])
-                section['per_site_rmse_test'] = {
-                    'best': float(ordered[0]),
-                    'median': float(np.median(ordered)),
-                    'worst': float(ordered[-1]),
-                }
                 predictions['rdf_site_rmse'] = site_rmse
             predictions[f'{target}_mean'], predictions[f'{target}_std'] = mean, std
             metrics[target] = section
@@ -334,6 +525,10 @@ class Study:
         if self.config['windows']:
             metrics['windows'] = {target: self.windows(target, metrics[target]['learning_rate']) for target in TARGETS}
         metrics['averaged'] = self.averaged(members['charge'], members['rdf'])
+        if self.config['paper_mode']:
+            metrics['paper'], paper_predictions, paper_models = self.paper(metrics)
+            predictions.update(paper_predictions)
+            models.update(paper_models)
         metrics['training_seconds'] = time.perf_counter() - start
         # flat keys: the one-line summary every report reads
         metrics['charge_rmse_train'] = metrics['charge']['train']['rmse']
@@ -341,20 +536,28 @@ class Study:
         metrics['charge_r2_test'] = metrics['charge']['test']['r2']
         metrics['rdf_rmse_train'] = metrics['rdf']['train']['rmse']
         metrics['rdf_rmse_test'] = metrics['rdf']['test']['rmse']
+        if self.config['paper_mode']:
+            paper = metrics['paper']
+            skipped = 'skipped' in paper
+            metrics['paper_charge_rmse_test'] = None if skipped else paper['charge']['test']['rmse']
+            metrics['paper_charge_r2_test'] = None if skipped else paper['charge']['test']['r2']
+            metrics['paper_rdf_rmse_test'] = None if skipped else paper['rdf']['test']['rmse']
         return metrics, predictions, models
 
-    def model_file(self, target: str, result: dict, section: dict) -> dict:
+    def model_file(self, target: str, result: dict, section: dict, variant: str = 'ensemble') -> dict:
         """What a model file holds: weights of every member and how to prepare a spectrum for them.
 
         Plain tensors, numbers and strings only, so ``torch.load(weights_only=True)`` reads it.
+        ``variant`` 'paper': the single network of paper mode (normalised by its own training rows).
         """
         return {
             'format': MODEL_FORMAT,
             'kind': target,
+            'variant': variant,
             'shape': result['model_shape'],
             'state_dict': result['model_state'],
             'normalisation': self.config['normalisation'],
-            'scale': self.scale,
+            'scale': self.paper_scale if variant == 'paper' else self.scale,
             'energy_grid': [float(self.energy[0]), float(self.energy[-1]), len(self.energy)],
             'r_grid': self.r.tolist() if target == 'rdf' else [],
             'test_rmse': section['test']['rmse'],

@@ -34,6 +34,10 @@ class TrainSettings:
     augment_broadening_ev: float = 0.0
     augment_noise: float = 0.0
     log_every: int = 0
+    #: False: no early stopping, exactly ``epochs`` epochs, and the "best" model is the last epoch's.
+    early_stopping: bool = True
+    #: One learning rate per member (overrides ``learning_rate``): e.g. a learning-rate grid x folds in one run.
+    member_learning_rates: tuple[float, ...] | None = None
 
     @property
     def augments(self) -> bool:
@@ -56,6 +60,8 @@ class StackedTrainer:
 
     :param fit_sets: per member, the rows it learns from.
     :param validation_sets: per member, the rows its early stopping watches (empty: its training loss).
+        With ``settings.early_stopping`` off nothing is watched: every member runs ``epochs`` epochs
+        and :meth:`best_model` is the last epoch's.
     :param input_masks: optional (M, n_in) 0/1 mask per member: a sub-window model sees only its
         window (zeroed inputs give zero gradient to their weights: the same as a smaller input layer).
     """
@@ -83,7 +89,14 @@ class StackedTrainer:
         self.has_validation = torch.tensor([len(rows) > 0 for rows in validation_sets], device=self.device)
         self.input_masks = None if input_masks is None else input_masks.to(self.device, x.dtype).unsqueeze(1)
         self.log, self.label = log, label
-        self.optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+        self.member_learning_rates = None
+        if settings.member_learning_rates is not None:
+            if len(settings.member_learning_rates) != model.n_members:
+                raise ValueError(f'{model.n_members} members need as many learning rates, got {len(settings.member_learning_rates)}')
+            self.member_learning_rates = torch.tensor(settings.member_learning_rates, dtype=x.dtype, device=self.device)
+        # per-member rates: Adam's step with lr 1 is each member's update direction, scaled per member in _step
+        learning_rate = 1.0 if self.member_learning_rates is not None else settings.learning_rate
+        self.optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
         # one generator per member for its minibatch order: a member trains the same beside others as alone
         self.order_generators = [torch.Generator().manual_seed(settings.seed + 7919 * m) for m in range(model.n_members)]
         self.generator = torch.Generator().manual_seed(settings.seed)  # augmentation
@@ -98,7 +111,9 @@ class StackedTrainer:
 
     @property
     def stopped(self) -> torch.Tensor:
-        """Members whose validation loss has not improved for ``patience`` epochs."""
+        """Members whose validation loss has not improved for ``patience`` epochs (none without early stopping)."""
+        if not self.settings.early_stopping:
+            return torch.zeros_like(self.since_best, dtype=torch.bool)
         return self.since_best >= self.settings.patience
 
     @property
@@ -145,12 +160,15 @@ class StackedTrainer:
             loss = ((self.model(self._inputs(index)) - self.y[index]) ** 2).mean(dim=(1, 2))
             self.optimiser.zero_grad(set_to_none=True)
             loss.sum().backward()  # members are independent: d(sum)/d(member m) = d(loss_m)/d(member m)
-            self.optimiser.step()
+            self._step()
             totals += loss.detach()
         train_loss = totals / steps
         self.model.eval()
         watched = torch.where(self.has_validation, self.validation_loss(), train_loss)
-        improved = (watched < self.best_loss) & ~self.stopped
+        if self.settings.early_stopping:
+            improved = (watched < self.best_loss) & ~self.stopped
+        else:  # every epoch is the "best" one: the kept weights are the last epoch's
+            improved = torch.ones_like(self.has_validation)
         with torch.no_grad():
             for best, parameter in zip(self.best_parameters, self.model.parameters(), strict=True):
                 best[improved] = parameter.detach()[improved]
@@ -159,6 +177,23 @@ class StackedTrainer:
         self.since_best = torch.where(improved, torch.zeros_like(self.since_best), self.since_best + 1)
         self.epoch += 1
         self.history.append((train_loss.cpu().tolist(), watched.cpu().tolist()))
+
+    def _step(self) -> None:
+        """One Adam step; with per-member learning rates, each member's update scaled by its own rate.
+
+        Adam's moments do not depend on the learning rate and its update is ``lr`` times a direction,
+        so stepping with lr 1 and scaling each member's change by its rate is Adam at that rate.
+        """
+        if self.member_learning_rates is None:
+            self.optimiser.step()
+            return
+        parameters = list(self.model.parameters())
+        before = [p.detach().clone() for p in parameters]
+        self.optimiser.step()
+        with torch.no_grad():
+            for old, parameter in zip(before, parameters, strict=True):
+                rate = self.member_learning_rates.view(-1, *([1] * (parameter.dim() - 1)))
+                parameter.copy_(old + rate * (parameter - old))
 
     def run(self, deadline: float | None = None) -> bool:
         """Train until every member stopped or ``epochs`` ran; False if ``deadline`` (time.time) came first."""
@@ -178,7 +213,7 @@ class StackedTrainer:
         return True
 
     def best_model(self) -> StackedMLP:
-        """The model with each member's weights of its best validation epoch."""
+        """The model with each member's weights of its best validation epoch (the last, without early stopping)."""
         with torch.no_grad():
             for best, parameter in zip(self.best_parameters, self.model.parameters(), strict=True):
                 parameter.copy_(best)

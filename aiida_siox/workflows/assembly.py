@@ -11,6 +11,7 @@ from aiida import orm
 from aiida.common.links import LinkType
 
 from aiida_siox.calculations.dataset import structure_rows
+from aiida_siox.workflows.alignment import newest_version
 from aiida_siox.workflows.rerun_failed import latest_run
 
 
@@ -34,7 +35,7 @@ def structure_row_inputs(node: orm.WorkflowNode) -> dict[str, orm.Data]:
     xanes = structure_xanes(node)
     spectra = xanes.outputs.aligned_spectra if xanes is not None and 'aligned_spectra' in xanes.outputs else {}
     for site_key, spectrum in spectra.items():
-        inputs[f'spectrum_{site_key.removeprefix("site_")}'] = spectrum
+        inputs[f'spectrum_{site_key.removeprefix("site_")}'] = newest_version(spectrum)  # after `siox realign`
     return inputs
 
 

@@ -16,11 +16,14 @@ from aiida.engine import ToContext, WorkChain, if_, while_
 from aiida.plugins import DataFactory
 from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
+from aiida_siox.analysis.spectrum import QUARTZ_MAIN_PEAK_EV
 from aiida_siox.calculations.dataset import assemble_dataset, structure_averages
+from aiida_siox.structures.builder import LATTICE_CONSTANT
+from aiida_siox.structures.quartz import quartz_supercell_for
 from aiida_siox.workflows.assembly import assembly_inputs
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain, tersoff_potential
-from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain
+from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain, validate_supercell
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 from aiida_siox.workflows.sliding_window import ended_children, fill_window, has_work_left, wait_for_oldest
 from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
@@ -48,6 +51,25 @@ def validate_seeds(value, _):
         return f'seeds must be distinct positive integers, got {seeds}'
 
 
+def validate_calibration_form(inputs, _):
+    """A given calibration must have been made with the alignment form the sites will use."""
+    calibration = inputs.get('calibration')
+    form = inputs.get('structure', {}).get('xanes', {}).get('alignment')
+    if calibration is not None and form is not None and calibration.get('alignment') != form.value:
+        return (
+            f'calibration <{calibration.pk}> was made for the {calibration.get("alignment", "none")} alignment form, '
+            f'the sites use {form.value}: compute a new one (leave `calibration` out) or run `siox realign` on its graph'
+        )
+
+
+def calibration_supercell_for(setting: str | list[int], supercell: int) -> list[int]:
+    """The protocol's quartz calibration cell: explicit ``[n1, n2, n3]``, or ``auto`` for the smallest
+    quartz supercell with every side at least as long as the starting production cell's."""
+    if setting == 'auto':
+        return list(quartz_supercell_for(supercell * LATTICE_CONSTANT))
+    return [int(n) for n in setting]
+
+
 class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
     """Compositions x seeds -> melt-quench -> XANES, Bader, RDFs -> dataset -> training."""
 
@@ -58,7 +80,14 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         spec.input('seeds', valid_type=orm.List, validator=validate_seeds, help='Seeds; each composition runs every seed.')
         spec.input('max_concurrent_structures', valid_type=orm.Int, default=lambda: orm.Int(1))
         spec.input('calibration', valid_type=orm.Dict, required=False, help='Existing alpha-quartz calibration (else computed).')
-        spec.input('target_ev', valid_type=orm.Float, default=lambda: orm.Float(1846.0), help='alpha-quartz main peak (eV).')
+        spec.input('target_ev', valid_type=orm.Float, default=lambda: orm.Float(QUARTZ_MAIN_PEAK_EV), help='alpha-quartz main peak (eV).')
+        spec.input(
+            'calibration_supercell',
+            valid_type=orm.List,
+            default=lambda: orm.List([1, 1, 1]),
+            validator=validate_supercell,
+            help='alpha-quartz supercell of the calibration (the protocol picks one comparable with the production cells).',
+        )
         spec.expose_inputs(SiOxStructureWorkChain, namespace='structure', exclude=('x', 'seed', 'xanes.calibration'))
         spec.expose_inputs(
             TrainingWorkChain,
@@ -66,6 +95,7 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
             exclude=('job.dataset',),
             namespace_options={'required': False, 'populate_defaults': False, 'help': 'Leave out to skip training.'},
         )
+        spec.inputs.validator = validate_calibration_form
         spec.outline(
             cls.setup,
             if_(cls.needs_calibration)(cls.run_calibration, cls.inspect_calibration),
@@ -172,18 +202,20 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
                 'cut_occ_states': True,
             },
             'PSEUDOS': {'r_paw': [xanes_settings['r_paw']]},
-            'CUT_OCC': {},
+            'CUT_OCC': {'cut_desmooth': xanes_settings['cut_desmooth']},
         }
         builder = cls.get_builder()
         builder.compositions = orm.List([float(x) for x in compositions])
         builder.seeds = orm.List([int(s) for s in seeds])
         builder.max_concurrent_structures = orm.Int(inputs['max_concurrent_structures'])
         builder.target_ev = orm.Float(xanes_settings['target_ev'])
+        builder.calibration_supercell = orm.List(calibration_supercell_for(xanes_settings['calibration_supercell'], inputs['supercell']))
         if calibration is not None:
             builder.calibration = calibration
         builder.structure = {
             'supercell': orm.Int(inputs['supercell']),
             'sites_per_structure': orm.Int(inputs['sites_per_structure']),
+            'rdf_sigma': orm.Float(inputs['rdf_sigma']),
             'md': {
                 'parameters': orm.Dict({**md['parameters'], 'seed': 1}),  # each structure sets its own seed
                 'validation': orm.Dict(md['validation']),
@@ -193,6 +225,8 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
             },
             'xanes': {
                 'max_concurrent_sites': orm.Int(xanes_settings['max_concurrent_sites']),
+                'alignment': orm.Str(xanes_settings['alignment']),
+                'xe0_mid_gap': orm.Bool(xanes_settings['xe0_mid_gap']),
                 'core_hole_pseudo': families[xanes_settings['core_hole_family']].get_pseudo('Si'),
                 'core_wavefunction': core_wavefunction,
                 'scf': pw_namespace(xanes_settings['pseudo_family'], scf['ecutwfc'], scf['ecutrho']),
@@ -234,15 +268,26 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         xanes = {
             key: value for key, value in xanes.items() if key in SiteXanesWorkChain.spec().inputs and key not in ('structure', 'sites')
         }
-        inputs = {'xanes': xanes, 'target_ev': self.inputs.target_ev, 'metadata': {'call_link_label': 'quartz_calibration'}}
-        self.report('computing the alpha-quartz calibration with the production settings')
+        inputs = {
+            'xanes': xanes,
+            'target_ev': self.inputs.target_ev,
+            'supercell': self.inputs.calibration_supercell,
+            'metadata': {'call_link_label': 'quartz_calibration'},
+        }
+        self.report(
+            f'computing the alpha-quartz calibration ({self.inputs.calibration_supercell.get_list()} cell) with the production settings'
+        )
         return ToContext(quartz=submit_once(self, QuartzCalibrationWorkChain, **inputs))
 
     def inspect_calibration(self):
         if not self.ctx.quartz.is_finished_ok:
             return self.exit_codes.ERROR_CALIBRATION_FAILED.format(status=self.ctx.quartz.exit_status)
         self.ctx.calibration = self.ctx.quartz.outputs.calibration
-        self.report(f'calibration constant C = {self.ctx.calibration["constant_ev"]:.3f} eV')
+        calibration = self.ctx.calibration
+        self.report(
+            f'calibration constant C = {calibration["constant_ev"]:.3f} eV ({calibration["alignment"]} form, '
+            f'{calibration["cell"]["n_atoms"]}-atom quartz)'
+        )
 
     def has_structures_left(self):
         return has_work_left(self.ctx)

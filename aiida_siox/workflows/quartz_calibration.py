@@ -1,8 +1,11 @@
 """``QuartzCalibrationWorkChain``: the constant C that puts alpha-quartz's main peak on experiment.
 
-All three Si of alpha-quartz are equivalent, so one site is enough. The same SCF/xspectra inputs
-as the production run must be used (same pseudopotentials, cutoff, broadening), otherwise C does
-not transfer; the builder helpers in ``aiida_siox.protocols`` guarantee that.
+All Si of alpha-quartz are equivalent, so one site is enough. The same SCF/xspectra inputs and the
+same alignment form as the production run must be used (same pseudopotentials, cutoff, k-mesh,
+broadening), otherwise C does not transfer; the dataset workchain's protocol guarantees that. The
+quartz cell is a supercell (``supercell``) chosen per protocol to be comparable with the production
+cells: in the 9-atom cell the core hole sees its own image ~5 A away, and C would absorb that
+finite-size error (structures/quartz.py, docs/method.md).
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 
+def validate_supercell(value, _):
+    if value is not None and (len(value.get_list()) != 3 or any(not isinstance(n, int) or n < 1 for n in value.get_list())):
+        return f'supercell must be three positive integers, got {value.get_list()}'
+
+
 class QuartzCalibrationWorkChain(WorkChain):
     """Compute alpha-quartz with the given settings and derive the calibration constant C."""
 
@@ -26,14 +34,23 @@ class QuartzCalibrationWorkChain(WorkChain):
         super().define(spec)
         spec.expose_inputs(SiteXanesWorkChain, namespace='xanes', exclude=('structure', 'sites', 'calibration'))
         spec.input('target_ev', valid_type=orm.Float, default=lambda: orm.Float(QUARTZ_MAIN_PEAK_EV), help='Experimental main peak (eV).')
+        spec.input(
+            'supercell',
+            valid_type=orm.List,
+            default=lambda: orm.List([1, 1, 1]),
+            validator=validate_supercell,
+            help='Repetitions of the 9-atom alpha-quartz cell along a, b, c.',
+        )
         spec.outline(cls.run_quartz, cls.calibrate)
-        spec.output('calibration', valid_type=orm.Dict, help='constant_ev (C), quartz_peak_relative_ev, target_ev.')
+        spec.output(
+            'calibration', valid_type=orm.Dict, help='constant_ev (C), quartz peak before C, target_ev, alignment form, quartz cell.'
+        )
         spec.output('quartz_spectrum', valid_type=orm.XyData)
         spec.exit_code(400, 'ERROR_QUARTZ_FAILED', message='The alpha-quartz XANES run failed with exit status {status}.')
 
     def run_quartz(self):
         inputs = AttributeDict(self.exposed_inputs(SiteXanesWorkChain, namespace='xanes'))
-        inputs.structure = alpha_quartz()
+        inputs.structure = alpha_quartz(self.inputs.supercell)
         inputs.sites = orm.List([0])
         inputs.metadata = {'call_link_label': 'alpha_quartz'}
         return ToContext(quartz=submit_once(self, SiteXanesWorkChain, **inputs))
@@ -43,5 +60,6 @@ class QuartzCalibrationWorkChain(WorkChain):
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_QUARTZ_FAILED.format(status=node.exit_status)
         raw = node.outputs.raw_spectra.site_0
-        self.out('calibration', quartz_calibration(raw, node.outputs.delta_scf.site_0, self.inputs.target_ev))
+        calibration = quartz_calibration(raw, node.outputs.alignments.site_0, self.inputs.target_ev, node.inputs.structure)
+        self.out('calibration', calibration)
         self.out('quartz_spectrum', raw)

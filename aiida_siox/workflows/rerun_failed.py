@@ -83,7 +83,9 @@ def rerun_builder(node: orm.WorkflowNode, overrides: dict | None = None) -> Proc
     builder.sites = orm.List(requested_sites(node))
     if 'ground_state' in node.outputs:
         builder.ground_state = node.outputs.ground_state
-    builder.previous = {key: dict(node.outputs[key]) for key in ('raw_spectra', 'aligned_spectra', 'delta_scf') if key in node.outputs}
+    builder.previous = {
+        key: dict(node.outputs[key]) for key in ('raw_spectra', 'aligned_spectra', 'delta_scf', 'alignments') if key in node.outputs
+    }
     earlier = node.inputs.site_overrides.get_dict() if 'site_overrides' in node.inputs else {}
     kept = {site: value for site, value in earlier.items() if int(site) not in missing}
     new = {str(site): overrides for site in missing} if overrides else {}

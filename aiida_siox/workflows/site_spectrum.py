@@ -1,4 +1,12 @@
-"""``SiteSpectrumWorkChain``: the Si K-edge spectrum of one site (core-hole SCF + xspectra x, y, z)."""
+"""``SiteSpectrumWorkChain``: the Si K-edge spectrum of one site (core-hole SCF + xspectra x, y, z).
+
+The transition energies are aligned per site (docs/method.md): ``fch`` (default) uses the full
+core-hole SCF and xspectra's own energy zero; ``xch`` adds a neutral excited-state SCF (a separate
+pw.x job) as the paper's cross-check. xspectra's zero (``xe0``) is set midway between the highest occupied
+and the first empty level of the core-hole SCF: xspectra's default, the highest level with occupation
+> 0.001, is the core-exciton level of c-Si under Gaussian smearing, and cutting the occupied states
+through a level leaves a narrow spike at the onset.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,8 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_, while_
 from aiida.plugins import CalculationFactory, DataFactory
 
-from aiida_siox.calculations.spectra import align_site_spectrum, isotropic_site_spectrum
+from aiida_siox.analysis.spectrum import ALIGNMENT_FORMS, occupation_cut_energy
+from aiida_siox.calculations.spectra import align_site_spectrum, isotropic_site_spectrum, site_alignment
 from aiida_siox.calculations.structure_edit import ABSORBER_KIND, absorber_species_index, mark_absorber
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain, CancelTolerantXspectraBaseWorkChain
 from aiida_siox.workflows.launch import submit_once
@@ -17,6 +26,11 @@ XspectraCalculation = CalculationFactory('xspec.xspectra')
 UpfData = DataFactory('pseudo.upf')
 
 POLARISATIONS = {'x': [1.0, 0.0, 0.0], 'y': [0.0, 1.0, 0.0], 'z': [0.0, 0.0, 1.0]}
+
+
+def validate_alignment(value, _):
+    if value is not None and value.value not in ALIGNMENT_FORMS:
+        return f'alignment must be one of {list(ALIGNMENT_FORMS)}, got {value.value!r}'
 
 
 class SiteSpectrumWorkChain(WorkChain):
@@ -35,20 +49,38 @@ class SiteSpectrumWorkChain(WorkChain):
         spec.input('core_hole_pseudo', valid_type=UpfData, help='Si pseudopotential with a 1s core hole.')
         spec.input('core_wavefunction', valid_type=orm.SinglefileData, help='1s core orbital for xspectra (filecore).')
         spec.input('calibration', valid_type=orm.Dict, required=False, help='alpha-quartz calibration; without it no aligned spectrum.')
+        spec.input(
+            'alignment',
+            valid_type=orm.Str,
+            default=lambda: orm.Str('fch'),
+            validator=validate_alignment,
+            help="'fch': E0 + [E(FCH) - E(ground)]; 'xch': adds the neutral excited-state SCF (docs/method.md).",
+        )
+        spec.input(
+            'xe0_mid_gap',
+            valid_type=orm.Bool,
+            default=lambda: orm.Bool(True),
+            help="Set xspectra's xe0 (its energy zero and the cut of the occupied states) midway between the core-hole "
+            "SCF's highest occupied and first empty level (unless the xspectra parameters set xe0 themselves).",
+        )
         spec.expose_inputs(CancelTolerantPwBaseWorkChain, namespace='scf', exclude=('pw.structure',))
         spec.expose_inputs(XspectraCalculation, namespace='xspectra', include=('code', 'parameters', 'metadata', 'kpoints'))
         spec.outline(
             cls.run_core_hole_scf,
             cls.inspect_core_hole_scf,
+            if_(cls.needs_excited_state)(cls.run_excited_state_scf, cls.inspect_excited_state_scf),
             while_(cls.has_polarisation_left)(cls.run_xspectra, cls.inspect_xspectra),
             cls.collect_spectrum,
             if_(cls.has_calibration)(cls.align),
         )
         spec.output('raw', valid_type=orm.XyData, help='Powder spectrum on the xspectra energy axis.')
         spec.output('delta_scf', valid_type=orm.Float, help='E_total(core hole) - E_total(ground), eV.')
+        spec.output('alignment', valid_type=orm.Dict, help='form, E0, Delta-SCF (and the XCH terms) and the shift E - E_xspectra before C.')
+        spec.output('excited_state_parameters', valid_type=orm.Dict, required=False, help='output_parameters of the XCH SCF.')
         spec.output('aligned', valid_type=orm.XyData, required=False, help='Spectrum on the ML grid, absolute energy.')
         spec.output('core_hole_parameters', valid_type=orm.Dict)
         spec.exit_code(410, 'ERROR_CORE_HOLE_SCF_FAILED', message='The core-hole SCF failed with exit status {status}.')
+        spec.exit_code(411, 'ERROR_EXCITED_STATE_SCF_FAILED', message='The excited-state (XCH) SCF failed with exit status {status}.')
         spec.exit_code(420, 'ERROR_XSPECTRA_FAILED', message='xspectra.x failed for polarisation {pol} with exit status {status}.')
 
     def run_core_hole_scf(self):
@@ -61,12 +93,32 @@ class SiteSpectrumWorkChain(WorkChain):
         inputs = pw_base_inputs(scf, marked, 'core_hole_scf', parameters=orm.Dict(parameters), extra_pseudos=extra)
         self.ctx.polarisations = list(POLARISATIONS)
         self.ctx.spectra = {}
+        self.ctx.xspectra_runs = {}
         return ToContext(core_hole=submit_once(self, CancelTolerantPwBaseWorkChain, **inputs))
 
     def inspect_core_hole_scf(self):
         if not self.ctx.core_hole.is_finished_ok:
             return self.exit_codes.ERROR_CORE_HOLE_SCF_FAILED.format(status=self.ctx.core_hole.exit_status)
         self.out('core_hole_parameters', self.ctx.core_hole.outputs.output_parameters)
+
+    def needs_excited_state(self):
+        return self.inputs.alignment.value == 'xch'
+
+    def run_excited_state_scf(self):
+        """Neutral excited state (XCH): core-hole pseudopotential, no net charge, so the extra electron
+        fills the lowest empty level. A pw.x job of its own, never derived from the FCH run."""
+        scf = self.exposed_inputs(CancelTolerantPwBaseWorkChain, namespace='scf')
+        marked = self.ctx.core_hole.inputs.pw.structure
+        parameters = scf['pw']['parameters'].get_dict()
+        parameters.setdefault('SYSTEM', {})['tot_charge'] = 0.0
+        extra = {ABSORBER_KIND: self.inputs.core_hole_pseudo}
+        inputs = pw_base_inputs(scf, marked, 'excited_state_scf', parameters=orm.Dict(parameters), extra_pseudos=extra)
+        return ToContext(excited=submit_once(self, CancelTolerantPwBaseWorkChain, **inputs))
+
+    def inspect_excited_state_scf(self):
+        if not self.ctx.excited.is_finished_ok:
+            return self.exit_codes.ERROR_EXCITED_STATE_SCF_FAILED.format(status=self.ctx.excited.exit_status)
+        self.out('excited_state_parameters', self.ctx.excited.outputs.output_parameters)
 
     def has_polarisation_left(self):
         return bool(self.ctx.polarisations)
@@ -75,7 +127,11 @@ class SiteSpectrumWorkChain(WorkChain):
         pol = self.ctx.polarisations[0]
         exposed = AttributeDict(self.exposed_inputs(XspectraCalculation, namespace='xspectra'))
         parameters = exposed.parameters.get_dict()
-        parameters.setdefault('INPUT_XSPECTRA', {}).update({'xiabs': self.ctx.xiabs, 'xepsilon': POLARISATIONS[pol]})
+        namelist = parameters.setdefault('INPUT_XSPECTRA', {})
+        namelist.update({'xiabs': self.ctx.xiabs, 'xepsilon': POLARISATIONS[pol]})
+        if self.inputs.xe0_mid_gap.value and 'xe0' not in namelist:
+            bands = self.ctx.core_hole.outputs.output_band
+            namelist['xe0'] = occupation_cut_energy(bands.get_bands(), bands.get_array('occupations'))
         inputs = AttributeDict(
             {
                 'xspectra': {
@@ -97,6 +153,7 @@ class SiteSpectrumWorkChain(WorkChain):
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_XSPECTRA_FAILED.format(pol=pol, status=node.exit_status)
         self.ctx.spectra[pol] = node.outputs.spectra
+        self.ctx.xspectra_runs[pol] = node
 
     def collect_spectrum(self):
         result = isotropic_site_spectrum(
@@ -106,11 +163,25 @@ class SiteSpectrumWorkChain(WorkChain):
             self.inputs.ground_state,
             self.ctx.core_hole.outputs.output_parameters,
         )
-        self.ctx.raw, self.ctx.delta_scf = result['raw'], result['delta_scf']
+        self.ctx.raw = result['raw']
         self.out_many(result)
+        xspectra = self.ctx.xspectra_runs['x']  # the three share one SCF and one xe0
+        inputs = {
+            'delta_scf': result['delta_scf'],
+            'xspectra_parameters': xspectra.inputs.xspectra.parameters,
+            'xspectra_output': xspectra.outputs.output_parameters,
+        }
+        if self.needs_excited_state():
+            inputs.update(
+                ground_parameters=self.inputs.ground_state,
+                core_hole_bands=self.ctx.core_hole.outputs.output_band,
+                excited_parameters=self.ctx.excited.outputs.output_parameters,
+            )
+        self.ctx.alignment = site_alignment(**inputs)
+        self.out('alignment', self.ctx.alignment)
 
     def has_calibration(self):
         return 'calibration' in self.inputs
 
     def align(self):
-        self.out('aligned', align_site_spectrum(self.ctx.raw, self.ctx.delta_scf, self.inputs.calibration))
+        self.out('aligned', align_site_spectrum(self.ctx.raw, self.ctx.alignment, self.inputs.calibration))

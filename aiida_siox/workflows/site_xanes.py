@@ -18,6 +18,7 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_, while_
 
 from aiida_siox.calculations.spectra import align_site_spectrum
+from aiida_siox.workflows.alignment import fch_alignment_of
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
@@ -41,6 +42,14 @@ def validate_site_overrides(value, _):
             return f'site_overrides keys must be site indices such as "3", got {site!r}'
         if not isinstance(override, dict) or not set(override) <= OVERRIDE_KEYS:
             return f'site_overrides[{site!r}] may only hold {sorted(OVERRIDE_KEYS)}, got {override!r}'
+
+
+def aligned_with(spectrum: orm.XyData, alignment: orm.Dict, calibration: orm.Dict) -> bool:
+    """Whether ``spectrum`` was aligned from exactly this alignment and calibration."""
+    creator = spectrum.creator
+    if creator is None or 'alignment' not in creator.inputs:
+        return False
+    return creator.inputs.alignment.uuid == alignment.uuid and creator.inputs.calibration.uuid == calibration.uuid
 
 
 def merge_nested(base: dict, update: dict) -> dict:
@@ -78,6 +87,7 @@ class SiteXanesWorkChain(WorkChain):
         spec.input_namespace('previous.raw_spectra', valid_type=orm.XyData, dynamic=True, required=False)
         spec.input_namespace('previous.aligned_spectra', valid_type=orm.XyData, dynamic=True, required=False)
         spec.input_namespace('previous.delta_scf', valid_type=orm.Float, dynamic=True, required=False)
+        spec.input_namespace('previous.alignments', valid_type=orm.Dict, dynamic=True, required=False)
         spec.outline(
             cls.setup,
             if_(cls.needs_ground_state)(cls.run_ground_state, cls.inspect_ground_state),
@@ -89,9 +99,16 @@ class SiteXanesWorkChain(WorkChain):
         spec.output_namespace('raw_spectra', valid_type=orm.XyData, dynamic=True, help='site_<i>: powder spectrum, xspectra axis.')
         spec.output_namespace('aligned_spectra', valid_type=orm.XyData, dynamic=True, help='site_<i>: spectrum on the ML grid.')
         spec.output_namespace('delta_scf', valid_type=orm.Float, dynamic=True, help='site_<i>: Delta-SCF shift (eV).')
+        spec.output_namespace('alignments', valid_type=orm.Dict, dynamic=True, help='site_<i>: form and terms of its alignment.')
         spec.output('failed_sites', valid_type=orm.Dict, required=False, help='site index -> exit status and message.')
         spec.exit_code(300, 'ERROR_INVALID_SITES', message='Sites {sites} are not Si atoms of the structure.')
         spec.exit_code(301, 'ERROR_GROUND_STATE_MISMATCH', message='The ground_state input was computed for another structure ({uuid}).')
+        spec.exit_code(
+            302,
+            'ERROR_CALIBRATION_MISMATCH',
+            message='The calibration <{pk}> was made for the {made} alignment form, not {form}; a calibration without a form '
+            "predates xspectra's energy zero in the alignment: `siox realign` makes a new one.",
+        )
         spec.exit_code(400, 'ERROR_GROUND_STATE_FAILED', message='The ground-state SCF failed with exit status {status}.')
         spec.exit_code(401, 'WARNING_SOME_SITES_FAILED', message='{failed} of {total} sites failed; the others are in the outputs.')
         spec.exit_code(402, 'ERROR_ALL_SITES_FAILED', message='All {total} sites failed.')
@@ -107,6 +124,11 @@ class SiteXanesWorkChain(WorkChain):
         self.ctx.total = len(sites)
         self.ctx.failed = {}
         self.ctx.succeeded = []
+        if 'calibration' in self.inputs and self.inputs.calibration.get('alignment') != self.inputs.alignment.value:
+            calibration = self.inputs.calibration
+            return self.exit_codes.ERROR_CALIBRATION_MISMATCH.format(
+                pk=calibration.pk, made=calibration.get('alignment', 'none'), form=self.inputs.alignment.value
+            )
         if 'ground_state' in self.inputs:
             creator = self.inputs.ground_state.creator
             source = creator.inputs.structure.uuid if creator is not None and 'structure' in creator.inputs else None
@@ -130,20 +152,35 @@ class SiteXanesWorkChain(WorkChain):
         self.out('ground_state', self.ctx.ground_parameters)
 
     def reuse_previous_sites(self):
-        """Pass the sites finished in an earlier run through as they are; re-align only on a new calibration."""
+        """Pass the sites finished in an earlier run through as they are; re-align only on a new calibration.
+
+        A site of a graph made before xspectra's energy zero was part of the alignment gets its
+        ``fch`` alignment from its own xspectra run (nothing recomputed); a site aligned with another
+        form than the one asked for is computed again.
+        """
         previous = self.inputs.get('previous', {})
-        raw, delta, aligned = (previous.get(key, {}) for key in ('raw_spectra', 'delta_scf', 'aligned_spectra'))
-        reused = [site for site in self.ctx.pending if f'site_{site}' in raw and f'site_{site}' in delta]
-        for site in reused:
+        raw, delta, alignments, aligned = (previous.get(key, {}) for key in ('raw_spectra', 'delta_scf', 'alignments', 'aligned_spectra'))
+        form = self.inputs.alignment.value
+        reused = []
+        for site in self.ctx.pending:
             key = f'site_{site}'
+            if key not in raw or key not in delta:
+                continue
+            alignment = alignments.get(key)
+            if alignment is None and form == 'fch':
+                alignment = fch_alignment_of(raw[key], delta[key])
+            if alignment is None or alignment['form'] != form:
+                continue
             self.out(f'raw_spectra.{key}', raw[key])
             self.out(f'delta_scf.{key}', delta[key])
+            self.out(f'alignments.{key}', alignment)
             if 'calibration' in self.inputs:
                 spectrum = aligned.get(key)
-                if spectrum is None or spectrum.creator.inputs.calibration.uuid != self.inputs.calibration.uuid:
-                    spectrum = align_site_spectrum(raw[key], delta[key], self.inputs.calibration)
+                if spectrum is None or not aligned_with(spectrum, alignment, self.inputs.calibration):
+                    spectrum = align_site_spectrum(raw[key], alignment, self.inputs.calibration)
                 self.out(f'aligned_spectra.{key}', spectrum)
-            self.ctx.succeeded.append(site)
+            reused.append(site)
+        self.ctx.succeeded.extend(reused)
         self.ctx.pending = [site for site in self.ctx.pending if site not in reused]
         if reused:
             self.report(f'reused sites {reused} from an earlier run; {len(self.ctx.pending)} to compute')
@@ -193,6 +230,7 @@ class SiteXanesWorkChain(WorkChain):
                 self.ctx.succeeded.append(site)
                 self.out(f'raw_spectra.{key}', node.outputs.raw)
                 self.out(f'delta_scf.{key}', node.outputs.delta_scf)
+                self.out(f'alignments.{key}', node.outputs.alignment)
                 if 'aligned' in node.outputs:
                     self.out(f'aligned_spectra.{key}', node.outputs.aligned)
             else:

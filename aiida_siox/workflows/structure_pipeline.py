@@ -11,6 +11,7 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
 
+from aiida_siox.analysis.rdf import RDF_SIGMA
 from aiida_siox.calculations.dataset import site_rdfs
 from aiida_siox.calculations.structure_builder import build_amorphous_seed
 from aiida_siox.calculations.structure_edit import select_sites
@@ -30,6 +31,12 @@ class SiOxStructureWorkChain(WorkChain):
         spec.input('seed', valid_type=orm.Int, help='Seed of the random cell and of the MD velocities.')
         spec.input('supercell', valid_type=orm.Int, default=lambda: orm.Int(4), help='n of the n^3 cubic SiO2 supercell.')
         spec.input('sites_per_structure', valid_type=orm.Int, default=lambda: orm.Int(0), help='Si sites for XANES (0: all).')
+        spec.input(
+            'rdf_sigma',
+            valid_type=orm.Float,
+            default=lambda: orm.Float(RDF_SIGMA),
+            help='Gaussian width (A) of each neighbour in the per-site RDFs (docs/method.md).',
+        )
         spec.expose_inputs(MeltQuenchWorkChain, namespace='md', exclude=('structure',))
         spec.expose_inputs(SiteXanesWorkChain, namespace='xanes', exclude=('structure', 'sites'))
         spec.expose_inputs(BaderWorkChain, namespace='bader', exclude=('structure',))
@@ -85,7 +92,7 @@ class SiOxStructureWorkChain(WorkChain):
         return ToContext(bader=submit_once(self, BaderWorkChain, **inputs))
 
     def results(self):
-        self.out('rdfs', site_rdfs(self.ctx.structure))
+        self.out('rdfs', site_rdfs(self.ctx.structure, self.inputs.rdf_sigma))
         xanes = self.ctx.xanes
         # 401 = some sites failed: keep what succeeded; the dataset lists the missing sites.
         if xanes.is_finished_ok or xanes.exit_status == SiteXanesWorkChain.exit_codes.WARNING_SOME_SITES_FAILED.status:
