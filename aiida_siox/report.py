@@ -30,6 +30,102 @@ def plot_spectra(dataset, path: pathlib.Path) -> None:
     plt.close(fig)
 
 
+def plot_mean_spectra(onsets: dict, energy: np.ndarray, path: pathlib.Path) -> None:
+    """Mean aligned spectrum per composition, each onset marked."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    cmap = plt.get_cmap('coolwarm')
+    for xi, entry in onsets.items():
+        ax.plot(energy, entry['mean_spectrum'], color=cmap(xi / 2.0), label=f'SiO$_{{{xi:g}}}$ ({entry["n_sites"]} sites)')
+        ax.axvline(entry['onset_ev'], color=cmap(xi / 2.0), ls='--', lw=0.8)
+    ax.set(xlabel='energy (eV)', ylabel='absorption (arb. units)', title='Mean spectrum per composition (dashed: onset)')
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def edge_shift_lines(dataset, output: pathlib.Path) -> tuple[list[str], dict]:
+    """The report's section on the edge position by composition, and its numbers."""
+    from aiida_siox.analysis.structure_averages import onsets_by_composition
+
+    energy = dataset.get_array('energy')
+    onsets = onsets_by_composition(dataset.get_array('x'), energy, dataset.get_array('spectra'))
+    lowest = min(onsets)
+    lines = [
+        '## Edge position by composition',
+        '',
+        '| x | sites | onset of the mean spectrum (eV) | shift from x = ' + f'{lowest:g} (eV) |',
+        '| --- | --- | --- | --- |',
+    ]
+    for xi, entry in onsets.items():
+        lines.append(f'| {xi:g} | {entry["n_sites"]} | {entry["onset_ev"]:.2f} | {entry["onset_ev"] - onsets[lowest]["onset_ev"]:+.2f} |')
+    numbers = {f'{xi:g}': entry['onset_ev'] for xi, entry in onsets.items()}
+    if 0.0 in onsets and 2.0 in onsets:
+        shift = onsets[2.0]['onset_ev'] - onsets[0.0]['onset_ev']
+        numbers['shift_x0_to_x2'] = shift
+        lines += ['', f'Si(0) -> Si(4+) edge shift (x = 0 -> x = 2): **{shift:.2f} eV** (experiment: c-Si ~1839-1840 eV, SiO2 ~1846 eV).']
+    plot_mean_spectra(onsets, energy, output / 'mean_spectra.png')
+    lines += ['', '![mean spectra](mean_spectra.png)', '']
+    return lines, numbers
+
+
+def rdf_broadening_line(dataset, manifest: dict) -> tuple[str, dict]:
+    """How much the Gaussian broadening changes the RDF targets: RMSE of raw histogram vs broadened, per row."""
+    from aiida import orm
+
+    from aiida_siox.analysis.rdf import site_rdfs
+
+    raw = []
+    by_structure: dict[str, list[int]] = {}
+    for row in manifest['rows']:
+        by_structure.setdefault(row['structure'], []).append(row['site'])
+    curves = {}
+    for uuid, sites in by_structure.items():
+        atoms = orm.load_node(uuid).get_ase()
+        totals = site_rdfs(atoms.positions, atoms.cell[:], atoms.get_chemical_symbols(), sites, sigma=0.0)['total']
+        curves.update({(uuid, site): curve for site, curve in zip(sites, totals, strict=True)})
+    raw = np.array([curves[(row['structure'], row['site'])] for row in manifest['rows']])
+    broadened = dataset.get_array('rdf')
+    rmse = float(np.sqrt(((raw - broadened) ** 2).mean()))
+    sigma = orm.load_node(manifest['rows'][0]['rdfs']).base.attributes.get('sigma_angstrom', None)
+    numbers = {
+        'sigma_angstrom': sigma,
+        'rmse_raw_vs_broadened': rmse,
+        'max_g_raw': float(raw.max()),
+        'max_g_broadened': float(broadened.max()),
+    }
+    line = (
+        f'- RDF targets: Gaussian broadening sigma = {sigma} A; raw 0.0195 A histogram vs broadened RMSE {rmse:.2f} '
+        f'(largest g {raw.max():.1f} raw, {broadened.max():.1f} broadened)'
+    )
+    return line, numbers
+
+
+def paper_mode_lines(metrics: dict) -> list[str]:
+    """The paper-mode results (one network per target, 5-fold CV) beside the ensemble's, when they were computed."""
+    paper = metrics.get('paper')
+    if not paper:
+        return []
+    if 'skipped' in paper:
+        return [f'- paper mode: skipped ({paper["skipped"]})']
+    lines = []
+    for target in ('charge', 'rdf'):
+        section = paper[target]
+        r2 = section['test'].get('r2')
+        lines.append(
+            f'- paper mode ({target}): one network, lr {section["learning_rate"]:g}, {section["epochs"]} epochs from '
+            f'{metrics["config"]["paper_cv_folds"]}-fold CV: test RMSE {section["test"]["rmse"]:.3f}'
+            + (f', R2 {r2:.3f}' if r2 is not None else '')
+            + f' (ensemble {metrics[target]["test"]["rmse"]:.3f}; same test sites: {paper.get("same_rows_as_ensemble")})'
+        )
+    return lines
+
+
 def validation_of(structure) -> dict | None:
     """Outputs of the ``validate_quenched_structure`` run on ``structure``, if any."""
     from aiida import orm
@@ -49,7 +145,8 @@ def write_report(node, output: pathlib.Path) -> pathlib.Path:
         f'# aiida-siox report: SiOxDatasetWorkChain <{node.pk}>',
         '',
         f'- process: `{node.uuid}`, exit status {node.exit_status}',
-        f'- calibration: C = {calibration["constant_ev"]:.3f} eV (alpha-quartz main peak -> {calibration["target_ev"]:.1f} eV)',
+        f'- calibration: C = {calibration["constant_ev"]:.3f} eV (alpha-quartz main peak -> {calibration["target_ev"]:.1f} eV; '
+        f'{calibration.get("alignment", "no")} alignment form, {calibration.get("cell", {}).get("n_atoms", "?")}-atom quartz cell)',
         f'- dataset node `{dataset.uuid}`: {manifest["n_rows"]} sites, {len(manifest["missing"])} missing',
         '',
         '## Structures',
@@ -87,11 +184,16 @@ def write_report(node, output: pathlib.Path) -> pathlib.Path:
         lines.append(f'- missing: structure `{item["structure"]}` site {item["site"]}: {item["reason"]}')
     plot_spectra(dataset, output / 'spectra.png')
     lines += ['', '![spectra](spectra.png)', '']
+    edge_lines, onsets = edge_shift_lines(dataset, output)
+    rdf_line, rdf_numbers = rdf_broadening_line(dataset, manifest)
+    lines += [*edge_lines, '## RDF targets', '', rdf_line, '']
     summary = {
         'process': node.uuid,
         'calibration': calibration,
         'n_sites': manifest['n_rows'],
         'charges': dataset.get_array('charge').tolist(),
+        'onsets_ev': onsets,
+        'rdf_targets': rdf_numbers,
     }
     if 'training' in node.outputs:
         metrics = node.outputs.training.metrics.get_dict()
@@ -108,6 +210,7 @@ def write_report(node, output: pathlib.Path) -> pathlib.Path:
             f'- cell-averaged spectra: mean-valence RMSE {metrics["averaged"]["charge"]["rmse"]:.3f} e '
             f'over {metrics["averaged"]["n_cells"]} cells',
             f'- models: `{node.outputs.training.charge_model.uuid}` (charge), `{node.outputs.training.rdf_model.uuid}` (RDF)',
+            *paper_mode_lines(metrics),
             '',
         ]
         for name, plot in node.outputs.training.plots.items():

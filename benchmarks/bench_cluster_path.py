@@ -57,7 +57,7 @@ def main() -> None:
         options = orm.load_computer(computer).get_property(JOB_OPTIONS_PROPERTY, {}).get('mpi')
         builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False, options=options)
         inputs = builder._inputs(prune=True)['structure']['xanes']
-        inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0})
+        inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
         paths[computer] = inputs
     quartz = alpha_quartz().get_ase()
     results = []

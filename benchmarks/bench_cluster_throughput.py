@@ -55,7 +55,7 @@ def main() -> None:
     options = orm.load_computer(args.cluster).get_property(JOB_OPTIONS_PROPERTY)['mpi']
     builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False, options=options)
     inputs = builder._inputs(prune=True)['structure']['xanes']
-    inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0})
+    inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
     inputs['max_concurrent_sites'] = orm.Int(args.max_sites)
     limit = args.structures * args.max_sites
     cores = int(subprocess.run(['sinfo', '-h', '-o', '%c'], capture_output=True, text=True, check=True).stdout.split()[0])

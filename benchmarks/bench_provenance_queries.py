@@ -127,7 +127,7 @@ def main() -> None:
     codes = load_pipeline_codes()
     builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False)
     inputs = builder._inputs(prune=True)['structure']['xanes']
-    inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0}).store()
+    inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'}).store()
     structure = alpha_quartz().store()
     checkpoints = sorted(int(c) for c in args.checkpoints.split(','))
 

@@ -66,7 +66,7 @@ def main() -> None:
     codes = load_pipeline_codes()
     builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False)
     inputs = builder._inputs(prune=True)['structure']['xanes']
-    inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0})
+    inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
     mpiprocs = inputs['scf']['pw']['metadata']['options']['resources']['num_mpiprocs_per_machine']
     quartz = alpha_quartz().get_ase()
     results = []

@@ -40,7 +40,7 @@ codes = load_pipeline_codes('cluster')
 options = orm.load_computer('cluster').get_property(JOB_OPTIONS_PROPERTY)
 builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False, options=options['mpi'])
 inputs = builder._inputs(prune=True)['structure']['xanes']
-inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0})
+inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
 inputs['max_concurrent_sites'] = orm.Int(1)
 sites = [int(s) for s in sys.argv[1].split(',')]
 node = submit(SiteXanesWorkChain, structure=alpha_quartz(), sites=orm.List(sites), **inputs)

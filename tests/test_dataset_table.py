@@ -93,3 +93,19 @@ def test_structure_averages_are_means_over_each_structures_sites():
     assert result['mean_rdf'].tolist() == [[1.0, 2.0], [5.0, 5.0]]
     with pytest.raises(ValueError, match='one entry per row'):
         average_by_structure(['a'], spectra, np.zeros(3), rdf)
+
+
+def test_onsets_by_composition_follow_the_mean_spectra():
+    from aiida_siox.analysis.spectrum import ML_GRID
+    from aiida_siox.analysis.structure_averages import onsets_by_composition
+
+    def edge(centre):
+        return 1.0 / (1.0 + np.exp(-(ML_GRID - centre) / 0.3)) * np.exp(-((ML_GRID - centre - 1.5) ** 2) / 8.0)
+
+    x = np.array([0.0, 0.0, 2.0])
+    spectra = np.stack([edge(1839.0), edge(1840.0), edge(1845.5)])
+    onsets = onsets_by_composition(x, ML_GRID, spectra)
+    assert list(onsets) == [0.0, 2.0] and onsets[0.0]['n_sites'] == 2
+    assert np.allclose(onsets[0.0]['mean_spectrum'], spectra[:2].mean(axis=0))
+    # the x = 2 edge sits 6 eV above the x = 0 sites' mean edge (1839.5 eV)
+    assert onsets[2.0]['onset_ev'] - onsets[0.0]['onset_ev'] == pytest.approx(6.0, abs=0.3)

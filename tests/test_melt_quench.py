@@ -124,7 +124,7 @@ def test_invalid_structure_is_skipped_before_any_dft(siox_setup):
     builder = SiOxDatasetWorkChain.get_builder_from_protocol(siox_setup['codes'], [1.0], [2], protocol='fast', train=False)
     inputs = builder._inputs(prune=True)['structure']
     inputs['md']['validation'] = orm.Dict({'max_void_radius': 0.5})  # no real cell passes this
-    inputs['xanes']['calibration'] = orm.Dict({'constant_ev': 0.0, 'target_ev': 1846.0})
+    inputs['xanes']['calibration'] = orm.Dict({'constant_ev': 0.0, 'target_ev': 1846.0, 'alignment': 'fch'})
     results, node = run_get_node(SiOxStructureWorkChain, x=orm.Float(1.0), seed=orm.Int(2), **inputs)
     assert node.exit_status == SiOxStructureWorkChain.exit_codes.ERROR_STRUCTURE_INVALID.status
     assert 'void: empty sphere of radius' in node.exit_message

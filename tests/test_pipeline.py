@@ -1,5 +1,7 @@
 """The walking skeleton through the engine with real LAMMPS, QE, baderkit and PyTorch on tiny cells."""
 
+import json
+
 import numpy as np
 import pytest
 from aiida import orm
@@ -193,3 +195,31 @@ def test_run_again_with_a_new_composition_computes_only_the_new_one(pipeline, pr
     assert all(n.base.caching.is_created_from_cache for n in calibration_jobs if n.process_label != 'TrainingCalculation')
     x = again['dataset'].get_array('x')
     assert np.array_equal(again['dataset'].get_array('spectra')[x == 1.0], results['dataset'].get_array('spectra'))
+
+
+@pytest.fixture(scope='module')
+def demo_end_members(protocol_builder):
+    """The demo's x = 0 and x = 2 cells (fast protocol, seed 1, as `siox demo` builds them), without training."""
+    builder = protocol_builder([0.0, 2.0], [1], train=False)
+    return run_get_node(builder)
+
+
+def test_demo_end_members_show_the_si0_to_si4_edge_shift(demo_end_members, tmp_path):
+    """Issue check (d): the mean spectra of x = 0 and x = 2 have onsets 4-7.5 eV apart, and the report says so."""
+    from aiida_siox.analysis.structure_averages import onsets_by_composition
+    from aiida_siox.report import write_report
+
+    results, node = demo_end_members
+    assert node.is_finished_ok, f'exit status {node.exit_status}: {node.exit_message}'
+    dataset = results['dataset']
+    assert not results['manifest']['missing']
+    onsets = onsets_by_composition(dataset.get_array('x'), dataset.get_array('energy'), dataset.get_array('spectra'))
+    shift = onsets[2.0]['onset_ev'] - onsets[0.0]['onset_ev']
+    assert 4.0 <= shift <= 7.5, f'x = 0 -> x = 2 onset shift {shift:.2f} eV'
+    report = write_report(node, tmp_path).read_text()
+    assert f'Si(0) -> Si(4+) edge shift (x = 0 -> x = 2): **{shift:.2f} eV**' in report
+    assert (tmp_path / 'mean_spectra.png').read_bytes()[:4] == b'\x89PNG'
+    # the RDF targets are the broadened ones, and the report measures how far they are from the raw histogram
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    assert summary['rdf_targets']['sigma_angstrom'] == pytest.approx(0.1)
+    assert summary['rdf_targets']['max_g_raw'] > 3 * summary['rdf_targets']['max_g_broadened']

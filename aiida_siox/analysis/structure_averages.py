@@ -27,3 +27,19 @@ def average_by_structure(structure_keys: list[str], spectra: np.ndarray, charge:
     result['std_charge'] = np.array([np.asarray(charge)[index == k].std() for k in range(len(keys))])
     result['mean_rdf'] = np.array([np.asarray(rdf)[index == k].mean(axis=0) for k in range(len(keys))])
     return result
+
+
+def onsets_by_composition(x: np.ndarray, energy: np.ndarray, spectra: np.ndarray) -> dict[float, dict]:
+    """Per composition x: the number of sites, the mean spectrum and its onset (eV, :func:`onset_energy`).
+
+    The Si(0) -> Si(4+) edge shift (x = 0 -> x = 2, experiment ~5-6 eV) is what makes the valence
+    readable from a spectrum; the demo report and the tests read it from here.
+    """
+    from aiida_siox.ml.edge import onset_energy
+
+    x, spectra = np.asarray(x, float), np.asarray(spectra, float)
+    result = {}
+    for value in sorted(set(x.tolist())):
+        mean = spectra[x == value].mean(axis=0)
+        result[value] = {'n_sites': int((x == value).sum()), 'mean_spectrum': mean, 'onset_ev': onset_energy(energy, mean)}
+    return result

@@ -23,6 +23,8 @@ from aiida_siox.ml import study
 ML_PACKAGE = Path(aiida_siox.ml.__file__).parent
 DATASET_ARRAYS = ('spectra', 'energy', 'charge', 'rdf', 'r', 'n_o', 'x', 'seed')
 OUTPUT_FILES = ('metrics.json', 'charge_model.pt', 'rdf_model.pt', 'predictions.npz')
+#: Written only in paper mode (config ``paper_mode``): the single networks of the paper's protocol.
+PAPER_MODEL_FILES = ('paper_charge_model.pt', 'paper_rdf_model.pt')
 PLOTS = ('charge_parity.png', 'rdf_examples.png', 'windows.png', 'averaged.png')
 #: Fraction of the wall time the study may use before it checkpoints (the rest: saving, retrieval).
 TIME_LIMIT_FRACTION = 0.9
@@ -50,6 +52,8 @@ class TrainingCalculation(CalcJob):
         spec.inputs['metadata']['options']['output_filename'].default = 'training.out'
         spec.output('charge_model', valid_type=orm.SinglefileData, required=False)
         spec.output('rdf_model', valid_type=orm.SinglefileData, required=False)
+        spec.output('paper_charge_model', valid_type=orm.SinglefileData, required=False, help='Paper mode: the one charge network.')
+        spec.output('paper_rdf_model', valid_type=orm.SinglefileData, required=False, help='Paper mode: the one RDF network.')
         spec.output('metrics', valid_type=orm.Dict, required=False)
         spec.output('predictions', valid_type=orm.ArrayData, required=False)
         spec.output('checkpoint', valid_type=orm.SinglefileData, required=False, help='Where an interrupted study stopped.')
@@ -81,7 +85,7 @@ class TrainingCalculation(CalcJob):
         calcinfo = CalcInfo()
         calcinfo.codes_info = [codeinfo]
         calcinfo.provenance_exclude_list = ['dataset.npz', 'checkpoint.pt']  # already nodes in the graph
-        calcinfo.retrieve_list = [codeinfo.stdout_name, *OUTPUT_FILES, *PLOTS, 'error.txt']
+        calcinfo.retrieve_list = [codeinfo.stdout_name, *OUTPUT_FILES, *PAPER_MODEL_FILES, *PLOTS, 'error.txt']
         # the parser makes the checkpoint a node when the study was interrupted: not kept a second time in `retrieved`
         calcinfo.retrieve_temporary_list = ['checkpoint.pt']
         return calcinfo
