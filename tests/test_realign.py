@@ -21,10 +21,15 @@ ARCHIVE = pathlib.Path(__file__).parent / 'data' / 'pre_e0_graph.aiida'
 @pytest.fixture(scope='module')
 def old_graph(aiida_profile):
     from aiida.tools.archive import import_archive
+    from aiida.tools.archive.abstract import get_format
 
+    # The profile is shared by the whole session: find the run by the archive's own UUIDs, not by type.
+    with get_format().open(ARCHIVE, 'r') as reader:
+        query = reader.querybuilder().append(orm.WorkflowNode, filters={'process_type': 'aiida.workflows:siox.site_xanes'}, project='uuid')
+        uuids = query.all(flat=True)
     import_archive(ARCHIVE)
-    query = orm.QueryBuilder().append(orm.WorkflowNode, filters={'process_type': 'aiida.workflows:siox.site_xanes'})
-    runs = [node for node in query.all(flat=True) if 'calibration' in node.inputs and 'aligned_spectra' in node.outputs]
+    nodes = [orm.load_node(uuid) for uuid in uuids]
+    runs = [node for node in nodes if 'calibration' in node.inputs and 'aligned_spectra' in node.outputs]
     assert len(runs) == 1
     return runs[0]
 
