@@ -9,7 +9,7 @@ EXECUTABLES := pw.x xspectra.x pp.x ld1.x lmp mpirun
 # The test suite's SLURM group also needs a single-node cluster (setup_profiles/cluster.sh starts it).
 CLUSTER_PACKAGES := slurm-wlm munge openssh-server
 
-.PHONY: demo test system-deps cluster-deps venv lint
+.PHONY: demo test system-deps cluster-deps services venv lint
 
 system-deps:
 	@if ! command -v $(EXECUTABLES) >/dev/null 2>&1 || [ ! -f /usr/share/lammps/potentials/SiO.tersoff ]; then \
@@ -22,6 +22,11 @@ cluster-deps:
 		echo "Installing Debian packages: $(CLUSTER_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(CLUSTER_PACKAGES); \
 	else echo "Debian packages present: $(CLUSTER_PACKAGES)"; fi
+
+# The production-profile and broker tests need PostgreSQL and RabbitMQ: installed and started when
+# absent or stopped, left alone when they already answer.
+services:
+	@setup_profiles/services.sh start
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +41,7 @@ venv: $(VENV)/.installed
 demo: system-deps venv
 	$(VENV)/bin/siox demo
 
-test: system-deps cluster-deps venv
+test: system-deps cluster-deps services venv
 	$(VENV)/bin/pytest -v -ra --durations=15
 
 lint: venv

@@ -49,13 +49,11 @@ def main() -> None:
     from aiida_siox.calculations.spectra import quartz_calibration, site_alignment
     from aiida_siox.calculations.structure_edit import alpha_quartz
     from aiida_siox.cli.setup import DEFAULT_CONFIG_DIR, load_pipeline_codes, setup_all
-    from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
     from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain
     from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
     setup_all(DEFAULT_CONFIG_DIR, args.profile, production=False, pseudos=True, echo=lambda line: None)
-    builder = SiOxDatasetWorkChain.get_builder_from_protocol(load_pipeline_codes(), [1.0], [1], protocol='fast', train=False)
-    xanes = {key: value for key, value in builder.structure.xanes.items() if key != 'max_concurrent_sites'}
+    xanes = dict(SiteXanesWorkChain.get_builder_from_protocol(load_pipeline_codes(), protocol='fast'))
     target = orm.Float(1846.0)
 
     def run_site(structure: orm.StructureData, form: str) -> dict:

@@ -47,7 +47,6 @@ def main() -> None:
     from aiida_siox.calculations.structure_edit import alpha_quartz
     from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
     from aiida_siox.cli.setup import load_pipeline_codes
-    from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
     from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
     load_profile(args.profile)
@@ -55,10 +54,10 @@ def main() -> None:
     for computer in ('localhost', args.cluster):
         codes = load_pipeline_codes(computer)
         options = orm.load_computer(computer).get_property(JOB_OPTIONS_PROPERTY, {}).get('mpi')
-        builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False, options=options)
-        inputs = builder._inputs(prune=True)['structure']['xanes']
-        inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
-        paths[computer] = inputs
+        calibration = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
+        paths[computer] = dict(
+            SiteXanesWorkChain.get_builder_from_protocol(codes, protocol='fast', options=options, calibration=calibration)
+        )
     quartz = alpha_quartz().get_ase()
     results = []
     for repeat in args.repeats:

@@ -43,7 +43,6 @@ def main() -> None:
     from aiida_siox.calculations.structure_edit import alpha_quartz
     from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
     from aiida_siox.cli.setup import load_pipeline_codes
-    from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
     from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
     profile = load_profile(args.profile)
@@ -53,9 +52,8 @@ def main() -> None:
     workers = client.get_numprocesses().get('numprocesses', '?')
     codes = load_pipeline_codes(args.cluster)
     options = orm.load_computer(args.cluster).get_property(JOB_OPTIONS_PROPERTY)['mpi']
-    builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False, options=options)
-    inputs = builder._inputs(prune=True)['structure']['xanes']
-    inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
+    calibration = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
+    inputs = dict(SiteXanesWorkChain.get_builder_from_protocol(codes, protocol='fast', options=options, calibration=calibration))
     inputs['max_concurrent_sites'] = orm.Int(args.max_sites)
     limit = args.structures * args.max_sites
     cores = int(subprocess.run(['sinfo', '-h', '-o', '%c'], capture_output=True, text=True, check=True).stdout.split()[0])

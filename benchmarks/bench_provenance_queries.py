@@ -120,14 +120,12 @@ def main() -> None:
     from aiida_siox.calculations.structure_edit import alpha_quartz
     from aiida_siox.cli import siox
     from aiida_siox.cli.setup import load_pipeline_codes
-    from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
     from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
     profile = load_profile(args.profile).name
     codes = load_pipeline_codes()
-    builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False)
-    inputs = builder._inputs(prune=True)['structure']['xanes']
-    inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'}).store()
+    calibration = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'}).store()
+    inputs = dict(SiteXanesWorkChain.get_builder_from_protocol(codes, protocol='fast', calibration=calibration))
     structure = alpha_quartz().store()
     checkpoints = sorted(int(c) for c in args.checkpoints.split(','))
 

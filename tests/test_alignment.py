@@ -15,17 +15,15 @@ from ase.build import bulk
 
 from aiida_siox.analysis.spectrum import main_peak_energy, onset_energy, onset_spikes
 from aiida_siox.calculations.spectra import align_site_spectrum
-from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 pytestmark = pytest.mark.codes
 
 
-def with_kpoints(xanes: dict, mesh: list[int]) -> dict:
-    kpoints = orm.KpointsData()
-    kpoints.set_kpoints_mesh(mesh)
-    return {**xanes, 'scf': {**xanes['scf'], 'kpoints': kpoints}, 'xspectra': {**xanes['xspectra'], 'kpoints': kpoints}}
+def k_mesh(mesh: list[int]) -> dict:
+    """Protocol overrides: the same k-mesh for the SCFs and xspectra."""
+    return {'scf': {'kpoints_mesh': mesh}, 'xspectra': {'kpoints_mesh': mesh}}
 
 
 def absolute(raw: orm.XyData, alignment: orm.Dict, calibration: orm.Dict) -> tuple[np.ndarray, np.ndarray]:
@@ -35,17 +33,21 @@ def absolute(raw: orm.XyData, alignment: orm.Dict, calibration: orm.Dict) -> tup
 
 @pytest.fixture(scope='module')
 def quartz_and_silicon(siox_setup):
-    builder = SiOxDatasetWorkChain.get_builder_from_protocol(siox_setup['codes'], [1.0], [1], protocol='fast', train=False)
-    xanes = {key: value for key, value in builder.structure.xanes.items() if key != 'max_concurrent_sites'}
-    results, quartz = run_get_node(QuartzCalibrationWorkChain, xanes=with_kpoints(xanes, [2, 2, 2]), target_ev=orm.Float(1846.0))
+    codes = siox_setup['codes']
+    builder = QuartzCalibrationWorkChain.get_builder_from_protocol(codes, protocol='fast', overrides={'xanes': k_mesh([2, 2, 2])})
+    assert builder.supercell.get_list() == [1, 1, 1] and builder.target_ev.value == 1846.0
+    results, quartz = run_get_node(builder)
     assert quartz.is_finished_ok, quartz.exit_message
     calibration = results['calibration']
     site = next(n for n in quartz.called if n.process_label == 'SiteXanesWorkChain')
     quartz_site = {'raw': site.outputs.raw_spectra.site_0, 'alignment': site.outputs.alignments.site_0}
 
     silicon = orm.StructureData(ase=bulk('Si', 'diamond', 5.43, cubic=True))
-    inputs = {**with_kpoints(xanes, [3, 3, 3]), 'calibration': calibration}
-    si_results, si_node = run_get_node(SiteXanesWorkChain, structure=silicon, sites=orm.List([0]), **inputs)
+    builder = SiteXanesWorkChain.get_builder_from_protocol(
+        codes, silicon, protocol='fast', overrides=k_mesh([3, 3, 3]), calibration=calibration
+    )
+    builder.sites = orm.List([0])
+    si_results, si_node = run_get_node(builder)
     assert si_node.is_finished_ok, si_node.exit_message
     silicon_site = {
         'raw': si_results['raw_spectra']['site_0'],

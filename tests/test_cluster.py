@@ -23,8 +23,8 @@ from aiida_siox.calculations.structure_edit import alpha_quartz
 from aiida_siox.cli import siox
 from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY, read_cluster_config, setup_cluster
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
-from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
+from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 pytestmark = pytest.mark.slurm
 
@@ -53,9 +53,8 @@ def scf_inputs(cluster, structure: orm.StructureData, label: str) -> dict:
     """The `fast` protocol's XANES ground-state SCF inputs, on the cluster, with the cluster's job options."""
     codes = {**cluster['local_codes'], **{key: cluster['codes'][key] for key in ('pw', 'xspectra', 'pp', 'lmp', 'python')}}
     options = cluster['computer'].get_property(JOB_OPTIONS_PROPERTY)
-    builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False, options=options['mpi'])
-    scf = builder._inputs(prune=True)['structure']['xanes']['scf']
-    return pw_base_inputs(scf, structure, label)
+    builder = SiteXanesWorkChain.get_builder_from_protocol(codes, protocol='fast', options=options['mpi'])
+    return pw_base_inputs(builder.scf, structure, label)
 
 
 def test_setup_cluster_is_idempotent_and_stores_job_options(cluster):

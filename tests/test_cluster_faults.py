@@ -33,17 +33,17 @@ from aiida.engine import submit
 from aiida_siox.calculations.structure_edit import alpha_quartz
 from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
 from aiida_siox.cli.setup import load_pipeline_codes
-from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 codes = load_pipeline_codes('cluster')
 options = orm.load_computer('cluster').get_property(JOB_OPTIONS_PROPERTY)
-builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False, options=options['mpi'])
-inputs = builder._inputs(prune=True)['structure']['xanes']
-inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
-inputs['max_concurrent_sites'] = orm.Int(1)
-sites = [int(s) for s in sys.argv[1].split(',')]
-node = submit(SiteXanesWorkChain, structure=alpha_quartz(), sites=orm.List(sites), **inputs)
+calibration = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
+builder = SiteXanesWorkChain.get_builder_from_protocol(
+    codes, alpha_quartz(), protocol='fast', options=options['mpi'], calibration=calibration
+)
+builder.max_concurrent_sites = orm.Int(1)
+builder.sites = orm.List([int(s) for s in sys.argv[1].split(',')])
+node = submit(builder)
 print(f'PK={node.pk}')
 """
 

@@ -18,15 +18,14 @@ from aiida import orm
 from aiida.engine import submit
 from aiida_siox.calculations.structure_edit import alpha_quartz
 from aiida_siox.cli.setup import load_pipeline_codes
-from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 codes = load_pipeline_codes('localhost')
-builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False)
-inputs = builder._inputs(prune=True)['structure']['xanes']
-inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
-inputs['max_concurrent_sites'] = orm.Int(1)
-node = submit(SiteXanesWorkChain, structure=alpha_quartz(), sites=orm.List([0, 1, 2]), **inputs)
+calibration = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
+builder = SiteXanesWorkChain.get_builder_from_protocol(codes, alpha_quartz(), protocol='fast', calibration=calibration)
+builder.max_concurrent_sites = orm.Int(1)
+builder.sites = orm.List([0, 1, 2])
+node = submit(builder)
 print(f'PK={node.pk}')
 """
 

@@ -118,14 +118,12 @@ def test_structures_table_lists_composition_seed_density_and_status(silica_90, a
 
 def test_invalid_structure_is_skipped_before_any_dft(siox_setup):
     """A quenched cell that fails validation stops its structure pipeline with the reason; no pw.x job runs."""
-    from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
     from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
 
-    builder = SiOxDatasetWorkChain.get_builder_from_protocol(siox_setup['codes'], [1.0], [2], protocol='fast', train=False)
-    inputs = builder._inputs(prune=True)['structure']
-    inputs['md']['validation'] = orm.Dict({'max_void_radius': 0.5})  # no real cell passes this
-    inputs['xanes']['calibration'] = orm.Dict({'constant_ev': 0.0, 'target_ev': 1846.0, 'alignment': 'fch'})
-    results, node = run_get_node(SiOxStructureWorkChain, x=orm.Float(1.0), seed=orm.Int(2), **inputs)
+    calibration = orm.Dict({'constant_ev': 0.0, 'target_ev': 1846.0, 'alignment': 'fch'})
+    builder = SiOxStructureWorkChain.get_builder_from_protocol(siox_setup['codes'], 1.0, 2, protocol='fast', calibration=calibration)
+    builder.md.validation = orm.Dict({'max_void_radius': 0.5})  # no real cell passes this
+    results, node = run_get_node(builder)
     assert node.exit_status == SiOxStructureWorkChain.exit_codes.ERROR_STRUCTURE_INVALID.status
     assert 'void: empty sphere of radius' in node.exit_message
     assert results['md']['validation']['valid'] is False

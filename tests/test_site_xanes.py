@@ -15,7 +15,6 @@ from click.testing import CliRunner
 
 from aiida_siox.analysis.spectrum import ML_GRID
 from aiida_siox.calculations.structure_edit import alpha_quartz
-from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 from aiida_siox.workflows.rerun_failed import link_rerun, rerun_builder
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
@@ -27,11 +26,9 @@ TOO_FEW_BANDS = {'scf_parameters': {'SYSTEM': {'nbnd': 2}}}
 
 @pytest.fixture(scope='module')
 def xanes_inputs(siox_setup):
-    builder = SiOxDatasetWorkChain.get_builder_from_protocol(siox_setup['codes'], [1.0], [1], protocol='fast', train=False)
-    inputs = builder._inputs(prune=True)['structure']['xanes']
     # A fixed calibration node: these tests are about sites, not about the quartz constant.
-    inputs['calibration'] = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'}).store()
-    return inputs
+    calibration = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'}).store()
+    return dict(SiteXanesWorkChain.get_builder_from_protocol(siox_setup['codes'], protocol='fast', calibration=calibration))
 
 
 @pytest.fixture(scope='module')

@@ -36,15 +36,17 @@ parser.add_argument('--max-sites', type=int, default=None, help='Sites of one st
 args = parser.parse_args()
 
 codes = load_pipeline_codes(args.computer)
-overrides = {}
+# Overrides of the protocols: the dataset's own keys, its children's under their namespaces.
+structure = {}
 if args.size is not None:
-    overrides['supercell'] = args.size
+    structure['supercell'] = args.size
 if args.sites is not None:
-    overrides['sites_per_structure'] = args.sites
+    structure['sites_per_structure'] = args.sites
+if args.max_sites is not None:
+    structure['xanes'] = {'max_concurrent_sites': args.max_sites}
+overrides = {'structure': structure}
 if args.max_structures is not None:
     overrides['max_concurrent_structures'] = args.max_structures
-if args.max_sites is not None:
-    overrides['xanes'] = {'max_concurrent_sites': args.max_sites}
 # A cluster registered by `siox setup cluster` carries its job options (partitions, account, cores per node).
 job_options = orm.load_computer(args.computer).get_property(JOB_OPTIONS_PROPERTY, {})
 builder = SiOxDatasetWorkChain.get_builder_from_protocol(

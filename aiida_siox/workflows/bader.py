@@ -6,8 +6,10 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
 from aiida.plugins import CalculationFactory
+from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.calculations.bader import BaderCalculation
+from aiida_siox.protocols.inputs import mpi_options, protocol_file, pw_scf_inputs, require_codes, serial_options
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
@@ -18,7 +20,7 @@ PpCalculation = CalculationFactory('quantumespresso.pp')
 DENSITIES = {'valence': 0, 'reference': 21}
 
 
-class BaderWorkChain(WorkChain):
+class BaderWorkChain(ProtocolMixin, WorkChain):
     """Per-atom Bader charges of one structure, in the atom order of the input structure."""
 
     @classmethod
@@ -34,6 +36,40 @@ class BaderWorkChain(WorkChain):
         spec.exit_code(400, 'ERROR_SCF_FAILED', message='The PAW ground-state SCF failed with exit status {status}.')
         spec.exit_code(410, 'ERROR_PP_FAILED', message='pp.x failed for the {density} density with exit status {status}.')
         spec.exit_code(420, 'ERROR_BADER_FAILED', message='The Bader job failed: {message}')
+
+    @classmethod
+    def get_protocol_filepath(cls):
+        return protocol_file('bader.yaml')
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        codes: dict[str, orm.AbstractCode],
+        structure: orm.StructureData | None = None,
+        protocol: str | None = None,
+        overrides: dict | None = None,
+        options: dict | None = None,
+        bader_options: dict | None = None,
+    ):
+        """Builder for the Bader charges of a structure from a protocol (``fast``, ``moderate``, ``paper``).
+
+        :param codes: ``pw``, ``pp`` and ``python`` (which runs the Bader partition) codes.
+        :param options: job options of pw.x and pp.x (default: 2 local MPI ranks, 1 h).
+        :param bader_options: job options of the Bader job (default: 1 local process, the MPI codes' wall time).
+        """
+        require_codes(codes, {'pw', 'pp', 'python'}, cls.__name__)
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        builder = cls.get_builder()
+        if structure is not None:
+            builder.structure = structure
+        builder.scf = pw_scf_inputs(codes['pw'], inputs['pseudo_family'], inputs['scf'], mpi_options(options))
+        builder.pp_code = codes['pp']
+        builder.bader = {
+            'code': codes['python'],
+            'tolerance': orm.Float(inputs['tolerance']),
+            'metadata': {'options': serial_options(bader_options, options)},
+        }
+        return builder
 
     def run_scf(self):
         scf = self.exposed_inputs(CancelTolerantPwBaseWorkChain, namespace='scf')

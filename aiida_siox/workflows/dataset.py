@@ -8,31 +8,24 @@ calibrate on alpha-quartz (unless a calibration is given) -> per (x, seed) a
 from __future__ import annotations
 
 import pathlib
-from importlib import resources
 
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_, while_
-from aiida.plugins import DataFactory
 from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.analysis.spectrum import QUARTZ_MAIN_PEAK_EV
 from aiida_siox.calculations.dataset import assemble_dataset, structure_averages
+from aiida_siox.protocols.inputs import protocol_file, require_codes
+from aiida_siox.protocols.inputs import serial_options as serial_options_for
 from aiida_siox.structures.builder import LATTICE_CONSTANT
-from aiida_siox.structures.quartz import quartz_supercell_for
 from aiida_siox.workflows.assembly import assembly_inputs
 from aiida_siox.workflows.launch import submit_once
-from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain, tersoff_potential
-from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain, validate_supercell
+from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain, calibration_supercell, validate_supercell
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 from aiida_siox.workflows.sliding_window import ended_children, fill_window, has_work_left, wait_for_oldest
 from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
 from aiida_siox.workflows.training import TrainingWorkChain
-
-UpfData = DataFactory('pseudo.upf')
-#: Default job options for codes on the local machine (2 MPI ranks); clusters override them.
-LOCAL_OPTIONS = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2}, 'withmpi': True, 'max_wallclock_seconds': 3600}
-SERIAL_OPTIONS = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1}, 'withmpi': False, 'max_wallclock_seconds': 3600}
 
 
 def structure_label(x: float, seed: int) -> str:
@@ -60,14 +53,6 @@ def validate_calibration_form(inputs, _):
             f'calibration <{calibration.pk}> was made for the {calibration.get("alignment", "none")} alignment form, '
             f'the sites use {form.value}: compute a new one (leave `calibration` out) or run `siox realign` on its graph'
         )
-
-
-def calibration_supercell_for(setting: str | list[int], supercell: int) -> list[int]:
-    """The protocol's quartz calibration cell: explicit ``[n1, n2, n3]``, or ``auto`` for the smallest
-    quartz supercell with every side at least as long as the starting production cell's."""
-    if setting == 'auto':
-        return list(quartz_supercell_for(supercell * LATTICE_CONSTANT))
-    return [int(n) for n in setting]
 
 
 class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
@@ -117,7 +102,7 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
 
     @classmethod
     def get_protocol_filepath(cls) -> pathlib.Path:
-        return pathlib.Path(str(resources.files('aiida_siox.protocols') / 'siox.yaml'))
+        return protocol_file('dataset.yaml')
 
     @classmethod
     def get_builder_from_protocol(
@@ -134,9 +119,11 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         train: bool = True,
         potential: orm.SinglefileData | pathlib.Path | None = None,
     ):
-        """Builder for the whole pipeline from a protocol.
+        """Builder for the whole pipeline from a protocol, composed of its children's protocols of the same name.
 
         :param codes: ``lmp``, ``pw``, ``xspectra``, ``pp`` and ``python`` codes (python runs Bader and training).
+        :param overrides: this protocol's keys, and the children's under ``structure`` (with ``md``, ``xanes``,
+            ``bader`` inside), ``calibration`` and ``training``.
         :param options: job options of the MPI codes (default: 2 local MPI ranks).
         :param serial_options: job options of the Bader jobs (default: 1 local process, the MPI codes' wall time).
         :param training_options: job options of the training job (default: ``serial_options``); on a cluster the
@@ -144,113 +131,30 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         :param calibration: an existing alpha-quartz calibration Dict; without it the workchain computes one.
         :param potential: the Tersoff file (default: Debian's lammps-data copy).
         """
-        missing = {'lmp', 'pw', 'xspectra', 'pp', 'python'} - set(codes)
-        if missing:
-            raise ValueError(f'codes missing for {sorted(missing)}: run `siox setup` or pass them explicitly')
+        require_codes(codes, {'lmp', 'pw', 'xspectra', 'pp', 'python'}, cls.__name__)
         inputs = cls.get_protocol_inputs(protocol, overrides)
-        mpi_options = {**LOCAL_OPTIONS, **(options or {})}
-        serial_options = {**SERIAL_OPTIONS, 'max_wallclock_seconds': mpi_options['max_wallclock_seconds'], **(serial_options or {})}
-        training_options = {**serial_options, **(training_options or {})}
-        potential = tersoff_potential(potential)
-        md = MeltQuenchWorkChain.get_protocol_inputs(protocol, (overrides or {}).get('md'))
-
-        xanes_settings, bader_settings, scf = inputs['xanes'], inputs['bader'], inputs['scf']
-        families = {
-            label: orm.load_group(label)
-            for label in (xanes_settings['pseudo_family'], xanes_settings['core_hole_family'], bader_settings['pseudo_family'])
-        }
-        core_wavefunction = orm.load_group(xanes_settings['core_wavefunction_group']).nodes[0]
-
-        def pw_namespace(family_label: str, ecutwfc: float, ecutrho: float) -> dict:
-            family = families[family_label]
-            return {
-                'pw': {
-                    'code': codes['pw'],
-                    'parameters': orm.Dict(
-                        {
-                            'CONTROL': {'calculation': 'scf'},
-                            'SYSTEM': {
-                                'ecutwfc': ecutwfc,
-                                'ecutrho': ecutrho,
-                                'occupations': 'smearing',
-                                'smearing': scf['smearing'],
-                                'degauss': scf['degauss'],
-                            },
-                            'ELECTRONS': {'conv_thr': scf['conv_thr'], 'mixing_beta': scf['mixing_beta']},
-                        }
-                    ),
-                    'pseudos': {element: family.get_pseudo(element) for element in ('Si', 'O')},
-                    'metadata': {'options': mpi_options},
-                },
-                'kpoints': _mesh(scf['kpoints_mesh']),
-            }
-
-        xspectra_parameters = {
-            'INPUT_XSPECTRA': {
-                'calculation': 'xanes_dipole',
-                'edge': 'K',
-                'xniter': xanes_settings['xniter'],
-                'xerror': xanes_settings['xerror'],
-                'xcheck_conv': xanes_settings['xcheck_conv'],
-            },
-            'PLOT': {
-                'xnepoint': xanes_settings['xnepoint'],
-                'xgamma': xanes_settings['xgamma'],
-                'xemin': xanes_settings['xemin'],
-                'xemax': xanes_settings['xemax'],
-                'terminator': True,
-                'cut_occ_states': True,
-            },
-            'PSEUDOS': {'r_paw': [xanes_settings['r_paw']]},
-            'CUT_OCC': {'cut_desmooth': xanes_settings['cut_desmooth']},
-        }
         builder = cls.get_builder()
         builder.compositions = orm.List([float(x) for x in compositions])
         builder.seeds = orm.List([int(s) for s in seeds])
         builder.max_concurrent_structures = orm.Int(inputs['max_concurrent_structures'])
-        builder.target_ev = orm.Float(xanes_settings['target_ev'])
-        builder.calibration_supercell = orm.List(calibration_supercell_for(xanes_settings['calibration_supercell'], inputs['supercell']))
+        structure = SiOxStructureWorkChain.get_builder_from_protocol(
+            codes, protocol=protocol, overrides=inputs.get('structure'), options=options, serial_options=serial_options, potential=potential
+        )
+        builder.structure = structure
         if calibration is not None:
             builder.calibration = calibration
-        builder.structure = {
-            'supercell': orm.Int(inputs['supercell']),
-            'sites_per_structure': orm.Int(inputs['sites_per_structure']),
-            'rdf_sigma': orm.Float(inputs['rdf_sigma']),
-            'md': {
-                'parameters': orm.Dict({**md['parameters'], 'seed': 1}),  # each structure sets its own seed
-                'validation': orm.Dict(md['validation']),
-                'max_iterations': orm.Int(md['max_iterations']),
-                'potential': potential,
-                'lammps': {'code': codes['lmp'], 'metadata': {'options': mpi_options}},
-            },
-            'xanes': {
-                'max_concurrent_sites': orm.Int(xanes_settings['max_concurrent_sites']),
-                'alignment': orm.Str(xanes_settings['alignment']),
-                'xe0_mid_gap': orm.Bool(xanes_settings['xe0_mid_gap']),
-                'core_hole_pseudo': families[xanes_settings['core_hole_family']].get_pseudo('Si'),
-                'core_wavefunction': core_wavefunction,
-                'scf': pw_namespace(xanes_settings['pseudo_family'], scf['ecutwfc'], scf['ecutrho']),
-                'xspectra': {
-                    'code': codes['xspectra'],
-                    'parameters': orm.Dict(xspectra_parameters),
-                    'kpoints': _mesh(xanes_settings['kpoints_mesh']),
-                    'metadata': {'options': mpi_options},
-                },
-            },
-            'bader': {
-                'scf': pw_namespace(bader_settings['pseudo_family'], bader_settings['ecutwfc'], bader_settings['ecutrho']),
-                'pp_code': codes['pp'],
-                'bader': {
-                    'code': codes['python'],
-                    'tolerance': orm.Float(bader_settings['tolerance']),
-                    'metadata': {'options': serial_options},
-                },
-            },
-        }
+        # The calibration itself runs with the sites' own XANES inputs (run_calibration), so C transfers.
+        quartz = QuartzCalibrationWorkChain.get_protocol_inputs(protocol, inputs.get('calibration'))
+        builder.target_ev = orm.Float(quartz['target_ev'])
+        builder.calibration_supercell = orm.List(calibration_supercell(quartz['supercell'], structure.supercell.value * LATTICE_CONSTANT))
         if train:
-            builder.training = {
-                'job': {'code': codes['python'], 'config': orm.Dict(inputs['training']), 'metadata': {'options': training_options}}
-            }
+            training = TrainingWorkChain.get_builder_from_protocol(
+                codes['python'],
+                protocol=protocol,
+                overrides=inputs.get('training'),
+                options={**serial_options_for(serial_options, options), **(training_options or {})},
+            )
+            builder.training = training
         return builder
 
     def setup(self):
@@ -348,9 +252,3 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
     def finalise(self):
         if self.ctx.failed:
             return self.exit_codes.WARNING_SOME_STRUCTURES_FAILED.format(labels=', '.join(self.ctx.failed))
-
-
-def _mesh(mesh: list[int]) -> orm.KpointsData:
-    kpoints = orm.KpointsData()
-    kpoints.set_kpoints_mesh(mesh)
-    return kpoints

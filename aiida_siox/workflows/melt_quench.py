@@ -15,7 +15,6 @@ this is a :class:`BaseRestartWorkChain` around ``lammps.raw`` running one script
 from __future__ import annotations
 
 import pathlib
-from importlib import resources
 
 from aiida import orm
 from aiida.common import AttributeDict
@@ -26,6 +25,7 @@ from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 from aiida_siox.analysis import lammps_io
 from aiida_siox.calculations.melt_quench_io import parse_melt_quench, prepare_melt_quench, prepare_melt_quench_resume
 from aiida_siox.calculations.structure_validation import validate_quenched_structure
+from aiida_siox.protocols.inputs import mpi_options, protocol_file
 
 LammpsRawCalculation = CalculationFactory('lammps.raw')
 DEFAULT_TERSOFF = pathlib.Path('/usr/share/lammps/potentials/SiO.tersoff')
@@ -88,14 +88,14 @@ class MeltQuenchWorkChain(ProtocolMixin, BaseRestartWorkChain):
 
     @classmethod
     def get_protocol_filepath(cls) -> pathlib.Path:
-        return pathlib.Path(str(resources.files('aiida_siox.protocols') / 'melt_quench.yaml'))
+        return protocol_file('melt_quench.yaml')
 
     @classmethod
     def get_builder_from_protocol(
         cls,
         code: orm.AbstractCode,
-        structure: orm.StructureData,
-        seed: int,
+        structure: orm.StructureData | None = None,
+        seed: int = 1,
         protocol: str | None = None,
         overrides: dict | None = None,
         options: dict | None = None,
@@ -110,18 +110,13 @@ class MeltQuenchWorkChain(ProtocolMixin, BaseRestartWorkChain):
         """
         inputs = cls.get_protocol_inputs(protocol, overrides)
         builder = cls.get_builder()
-        builder.structure = structure
+        if structure is not None:
+            builder.structure = structure
         builder.parameters = orm.Dict({**inputs['parameters'], 'seed': int(seed)})
         builder.validation = orm.Dict(inputs['validation'])
         builder.max_iterations = orm.Int(inputs['max_iterations'])
         builder.potential = tersoff_potential(potential)
-        options = {
-            'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2},
-            'withmpi': True,
-            'max_wallclock_seconds': 3600,
-            **(options or {}),
-        }
-        builder.lammps = {'code': code, 'metadata': {'options': options}}
+        builder.lammps = {'code': code, 'metadata': {'options': mpi_options(options)}}
         return builder
 
     def prepare(self):

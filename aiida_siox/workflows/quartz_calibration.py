@@ -13,10 +13,13 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
+from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.analysis.spectrum import QUARTZ_MAIN_PEAK_EV
 from aiida_siox.calculations.spectra import quartz_calibration
 from aiida_siox.calculations.structure_edit import alpha_quartz
+from aiida_siox.protocols.inputs import protocol_file
+from aiida_siox.structures.quartz import quartz_supercell_for
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
@@ -26,7 +29,17 @@ def validate_supercell(value, _):
         return f'supercell must be three positive integers, got {value.get_list()}'
 
 
-class QuartzCalibrationWorkChain(WorkChain):
+def calibration_supercell(setting: str | list[int], production_cell_length: float | None = None) -> list[int]:
+    """The quartz calibration cell: explicit ``[n1, n2, n3]``, or ``auto`` for the smallest quartz supercell
+    with every side at least ``production_cell_length`` (A)."""
+    if setting == 'auto':
+        if production_cell_length is None:
+            raise ValueError('supercell `auto` needs the production cell length (or give [n1, n2, n3])')
+        return list(quartz_supercell_for(production_cell_length))
+    return [int(n) for n in setting]
+
+
+class QuartzCalibrationWorkChain(ProtocolMixin, WorkChain):
     """Compute alpha-quartz with the given settings and derive the calibration constant C."""
 
     @classmethod
@@ -47,6 +60,34 @@ class QuartzCalibrationWorkChain(WorkChain):
         )
         spec.output('quartz_spectrum', valid_type=orm.XyData)
         spec.exit_code(400, 'ERROR_QUARTZ_FAILED', message='The alpha-quartz XANES run failed with exit status {status}.')
+
+    @classmethod
+    def get_protocol_filepath(cls):
+        return protocol_file('quartz_calibration.yaml')
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        codes: dict[str, orm.AbstractCode],
+        protocol: str | None = None,
+        overrides: dict | None = None,
+        options: dict | None = None,
+        production_cell_length: float | None = None,
+    ):
+        """Builder for the calibration from a protocol; the XANES settings are SiteXanesWorkChain's protocol.
+
+        :param codes: ``pw`` and ``xspectra`` codes.
+        :param overrides: this protocol's keys, and the XANES settings under ``xanes``.
+        :param production_cell_length: shortest side (A) of the production cells, for ``supercell: auto``.
+        """
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        builder = cls.get_builder()
+        builder.target_ev = orm.Float(inputs['target_ev'])
+        builder.supercell = orm.List(calibration_supercell(inputs['supercell'], production_cell_length))
+        xanes = SiteXanesWorkChain.get_builder_from_protocol(codes, protocol=protocol, overrides=inputs.get('xanes'), options=options)
+        xanes.max_concurrent_sites = orm.Int(1)
+        builder.xanes = xanes
+        return builder
 
     def run_quartz(self):
         inputs = AttributeDict(self.exposed_inputs(SiteXanesWorkChain, namespace='xanes'))

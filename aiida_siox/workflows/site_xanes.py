@@ -16,8 +16,10 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_, while_
+from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.calculations.spectra import align_site_spectrum
+from aiida_siox.protocols.inputs import kpoints_mesh, mpi_options, protocol_file, pw_scf_inputs, require_codes
 from aiida_siox.workflows.alignment import fch_alignment_of
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.launch import submit_once
@@ -60,7 +62,7 @@ def merge_nested(base: dict, update: dict) -> dict:
     return merged
 
 
-class SiteXanesWorkChain(WorkChain):
+class SiteXanesWorkChain(ProtocolMixin, WorkChain):
     """Ground-state SCF + throttled, failure-tolerant fan-out of per-site spectra."""
 
     @classmethod
@@ -112,6 +114,70 @@ class SiteXanesWorkChain(WorkChain):
         spec.exit_code(400, 'ERROR_GROUND_STATE_FAILED', message='The ground-state SCF failed with exit status {status}.')
         spec.exit_code(401, 'WARNING_SOME_SITES_FAILED', message='{failed} of {total} sites failed; the others are in the outputs.')
         spec.exit_code(402, 'ERROR_ALL_SITES_FAILED', message='All {total} sites failed.')
+
+    @classmethod
+    def get_protocol_filepath(cls):
+        return protocol_file('site_xanes.yaml')
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        codes: dict[str, orm.AbstractCode],
+        structure: orm.StructureData | None = None,
+        protocol: str | None = None,
+        overrides: dict | None = None,
+        options: dict | None = None,
+        calibration: orm.Dict | None = None,
+    ):
+        """Builder for the XANES of a structure's Si sites from a protocol (``fast``, ``moderate``, ``paper``).
+
+        :param codes: ``pw`` and ``xspectra`` codes.
+        :param structure: the cell (leave out when a parent workchain supplies it).
+        :param overrides: nested dict merged into the protocol, e.g. ``{'scf': {'ecutwfc': 30.0}}``.
+        :param options: job options of pw.x and xspectra.x (default: 2 local MPI ranks, 1 h).
+        :param calibration: the alpha-quartz calibration; without it only raw spectra come out.
+        """
+        require_codes(codes, {'pw', 'xspectra'}, cls.__name__)
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        options = mpi_options(options)
+        settings = inputs['xspectra']
+        parameters = {
+            'INPUT_XSPECTRA': {
+                'calculation': 'xanes_dipole',
+                'edge': 'K',
+                'xniter': settings['xniter'],
+                'xerror': settings['xerror'],
+                'xcheck_conv': settings['xcheck_conv'],
+            },
+            'PLOT': {
+                'xnepoint': settings['xnepoint'],
+                'xgamma': settings['xgamma'],
+                'xemin': settings['xemin'],
+                'xemax': settings['xemax'],
+                'terminator': True,
+                'cut_occ_states': True,
+            },
+            'PSEUDOS': {'r_paw': [settings['r_paw']]},
+            'CUT_OCC': {'cut_desmooth': settings['cut_desmooth']},
+        }
+        builder = cls.get_builder()
+        if structure is not None:
+            builder.structure = structure
+        if calibration is not None:
+            builder.calibration = calibration
+        builder.max_concurrent_sites = orm.Int(inputs['max_concurrent_sites'])
+        builder.alignment = orm.Str(inputs['alignment'])
+        builder.xe0_mid_gap = orm.Bool(inputs['xe0_mid_gap'])
+        builder.core_hole_pseudo = orm.load_group(inputs['core_hole_family']).get_pseudo('Si')
+        builder.core_wavefunction = orm.load_group(inputs['core_wavefunction_group']).nodes[0]
+        builder.scf = pw_scf_inputs(codes['pw'], inputs['pseudo_family'], inputs['scf'], options)
+        builder.xspectra = {
+            'code': codes['xspectra'],
+            'parameters': orm.Dict(parameters),
+            'kpoints': kpoints_mesh(settings['kpoints_mesh']),
+            'metadata': {'options': options},
+        }
+        return builder
 
     def setup(self):
         symbols = self.inputs.structure.get_ase().get_chemical_symbols()

@@ -10,18 +10,20 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
+from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.analysis.rdf import RDF_SIGMA
 from aiida_siox.calculations.dataset import site_rdfs
 from aiida_siox.calculations.structure_builder import build_amorphous_seed
 from aiida_siox.calculations.structure_edit import select_sites
+from aiida_siox.protocols.inputs import protocol_file, require_codes
 from aiida_siox.workflows.bader import BaderWorkChain
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 
-class SiOxStructureWorkChain(WorkChain):
+class SiOxStructureWorkChain(ProtocolMixin, WorkChain):
     """All per-structure stages for one (x, seed)."""
 
     @classmethod
@@ -51,6 +53,53 @@ class SiOxStructureWorkChain(WorkChain):
         spec.exit_code(403, 'ERROR_STRUCTURE_INVALID', message='The quenched structure failed validation, skipped: {reasons}')
         spec.exit_code(410, 'ERROR_XANES_FAILED', message='XANES failed for every site (exit status {status}).')
         spec.exit_code(420, 'ERROR_BADER_FAILED', message='The Bader stage failed with exit status {status}.')
+
+    @classmethod
+    def get_protocol_filepath(cls):
+        return protocol_file('structure.yaml')
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        codes: dict[str, orm.AbstractCode],
+        x: float | None = None,
+        seed: int | None = None,
+        protocol: str | None = None,
+        overrides: dict | None = None,
+        options: dict | None = None,
+        serial_options: dict | None = None,
+        calibration: orm.Dict | None = None,
+        potential=None,
+    ):
+        """Builder for one (x, seed) from a protocol; its children's builders come from their own protocols.
+
+        :param codes: ``lmp``, ``pw``, ``xanes``, ``pp`` and ``python`` codes.
+        :param overrides: this protocol's keys, and the children's under ``md``, ``xanes`` and ``bader``.
+        :param options: job options of the MPI codes (default: 2 local MPI ranks, 1 h).
+        :param serial_options: job options of the Bader job (default: 1 local process, the MPI codes' wall time).
+        :param potential: the Tersoff file (default: Debian's lammps-data copy).
+        """
+        require_codes(codes, {'lmp', 'pw', 'xspectra', 'pp', 'python'}, cls.__name__)
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        builder = cls.get_builder()
+        if x is not None:
+            builder.x = orm.Float(x)
+        if seed is not None:
+            builder.seed = orm.Int(seed)
+        builder.supercell = orm.Int(inputs['supercell'])
+        builder.sites_per_structure = orm.Int(inputs['sites_per_structure'])
+        builder.rdf_sigma = orm.Float(inputs['rdf_sigma'])
+        # The structure sets the MD seed to its own; the protocol's placeholder is replaced at launch.
+        builder.md = MeltQuenchWorkChain.get_builder_from_protocol(
+            codes['lmp'], seed=seed or 1, protocol=protocol, overrides=inputs.get('md'), options=options, potential=potential
+        )
+        builder.xanes = SiteXanesWorkChain.get_builder_from_protocol(
+            codes, protocol=protocol, overrides=inputs.get('xanes'), options=options, calibration=calibration
+        )
+        builder.bader = BaderWorkChain.get_builder_from_protocol(
+            codes, protocol=protocol, overrides=inputs.get('bader'), options=options, bader_options=serial_options
+        )
+        return builder
 
     def build(self):
         structure = build_amorphous_seed(self.inputs.x, self.inputs.seed, self.inputs.supercell)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
+from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.calculations.training import TrainingCalculation
+from aiida_siox.protocols.inputs import protocol_file, serial_options
 
 
-class TrainingWorkChain(BaseRestartWorkChain):
+class TrainingWorkChain(ProtocolMixin, BaseRestartWorkChain):
     """Run :class:`TrainingCalculation`; on a time limit, continue from its checkpoint."""
 
     _process_class = TrainingCalculation
@@ -31,6 +33,35 @@ class TrainingWorkChain(BaseRestartWorkChain):
             cls.results,
         )
         spec.exit_code(410, 'ERROR_TRAINING_SCRIPT', message='The training script failed: {message}')
+
+    @classmethod
+    def get_protocol_filepath(cls):
+        return protocol_file('training.yaml')
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        code: orm.AbstractCode,
+        dataset: orm.ArrayData | None = None,
+        protocol: str | None = None,
+        overrides: dict | None = None,
+        options: dict | None = None,
+    ):
+        """Builder for the training job from a protocol (the study's configuration).
+
+        :param code: the Python code that runs the study.
+        :param dataset: the dataset (leave out when a parent workchain supplies it).
+        :param options: job options (default: 1 local process, 1 h); on a cluster the GPU partition.
+        """
+        config = cls.get_protocol_inputs(protocol, overrides)
+        builder = cls.get_builder()
+        # Port by port: the job namespace as a whole would be validated without its dataset.
+        builder.job.code = code
+        builder.job.config = orm.Dict(config)
+        builder.job.metadata.options = serial_options(options)
+        if dataset is not None:
+            builder.job.dataset = dataset
+        return builder
 
     def setup(self):
         super().setup()
