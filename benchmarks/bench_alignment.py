@@ -48,7 +48,7 @@ def main() -> None:
     from aiida_siox.analysis.spectrum import main_peak_energy, onset_energy, onset_spikes
     from aiida_siox.calculations.spectra import quartz_calibration, site_alignment
     from aiida_siox.calculations.structure_edit import alpha_quartz
-    from aiida_siox.cli.setup import DEFAULT_CONFIG_DIR, load_pipeline_codes, setup_all
+    from aiida_siox.setup.environment import DEFAULT_CONFIG_DIR, load_pipeline_codes, setup_all
     from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain
     from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 

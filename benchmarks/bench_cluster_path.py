@@ -1,7 +1,7 @@
 """Per-site XANES wall time through SSH + SLURM against the local path, for the same inputs.
 
     setup_profiles/cluster.sh start
-    siox setup -p PROFILE cluster --config setup_profiles/computers/cluster.yaml
+    siox setup -p PROFILE cluster --config aiida_siox/setup/configs/computers/cluster.yaml
     .venv/bin/python benchmarks/bench_cluster_path.py --profile PROFILE [--repeats 1,1,1 2,1,1] [--rounds 2]
 
 For each alpha-quartz supercell (`fast` protocol, site 0, fixed calibration) one SiteXanesWorkChain
@@ -45,8 +45,8 @@ def main() -> None:
     from aiida.engine import run_get_node
 
     from aiida_siox.calculations.structure_edit import alpha_quartz
-    from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
-    from aiida_siox.cli.setup import load_pipeline_codes
+    from aiida_siox.setup.cluster import JOB_OPTIONS_PROPERTY
+    from aiida_siox.setup.environment import load_pipeline_codes
     from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
     load_profile(args.profile)

@@ -41,8 +41,8 @@ def main() -> None:
     from aiida.engine.daemon.client import get_daemon_client
 
     from aiida_siox.calculations.structure_edit import alpha_quartz
-    from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
-    from aiida_siox.cli.setup import load_pipeline_codes
+    from aiida_siox.setup.cluster import JOB_OPTIONS_PROPERTY
+    from aiida_siox.setup.environment import load_pipeline_codes
     from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
     profile = load_profile(args.profile)

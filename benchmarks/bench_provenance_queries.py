@@ -119,7 +119,7 @@ def main() -> None:
 
     from aiida_siox.calculations.structure_edit import alpha_quartz
     from aiida_siox.cli import siox
-    from aiida_siox.cli.setup import load_pipeline_codes
+    from aiida_siox.setup.environment import load_pipeline_codes
     from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
     profile = load_profile(args.profile).name

@@ -58,7 +58,7 @@ def main() -> None:
     from aiida.engine import run_get_node
 
     from aiida_siox.calculations.structure_edit import alpha_quartz
-    from aiida_siox.cli.setup import load_pipeline_codes
+    from aiida_siox.setup.environment import load_pipeline_codes
     from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
     load_profile(args.profile)

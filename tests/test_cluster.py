@@ -2,7 +2,7 @@
 
 `setup_profiles/cluster.sh start` brings up munged, slurmctld, slurmd and an sshd that only accepts
 the key it made; `siox setup cluster` registers the computer and codes from
-setup_profiles/computers/cluster.yaml. Jobs are real pw.x runs submitted with sbatch over SSH.
+aiida_siox/setup/configs/computers/cluster.yaml. Jobs are real pw.x runs submitted with sbatch over SSH.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from aiida_siox.calculations.structure_edit import alpha_quartz
 from aiida_siox.cli import siox
-from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY, read_cluster_config, setup_cluster
+from aiida_siox.setup.cluster import JOB_OPTIONS_PROPERTY, read_cluster_config, setup_cluster
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
@@ -29,7 +29,7 @@ from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 pytestmark = pytest.mark.slurm
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-CLUSTER_CONFIG = ROOT / 'setup_profiles' / 'computers' / 'cluster.yaml'
+CLUSTER_CONFIG = ROOT / 'aiida_siox' / 'setup' / 'configs' / 'computers' / 'cluster.yaml'
 
 
 def start_cluster() -> None:
@@ -150,7 +150,7 @@ def test_check_cluster_passes_on_the_test_cluster(cluster, aiida_profile):
 def test_cluster_config_errors_name_the_setting(tmp_path):
     path = tmp_path / 'cluster.yaml'
     path.write_text('label: x\nhostname: h\nwork_dir: /w\npartition: cpu\nexecutables: {pw: pw.x}\nqueue: cpu\n')
-    from aiida_siox.cli.setup import SetupError
+    from aiida_siox.setup.environment import SetupError
 
     with pytest.raises(SetupError, match=r"unknown settings \['queue'\]"):
         read_cluster_config(path)

@@ -31,8 +31,8 @@ import sys
 from aiida import orm
 from aiida.engine import submit
 from aiida_siox.calculations.structure_edit import alpha_quartz
-from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
-from aiida_siox.cli.setup import load_pipeline_codes
+from aiida_siox.setup.cluster import JOB_OPTIONS_PROPERTY
+from aiida_siox.setup.environment import load_pipeline_codes
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 codes = load_pipeline_codes('cluster')
@@ -69,7 +69,15 @@ def production_cluster(tmp_path_factory):
     sh = cli_runner(config_dir)
 
     sh(BIN / 'siox', 'setup', '--profile', name, 'production')
-    sh(BIN / 'siox', 'setup', '--profile', name, 'cluster', '--config', ROOT / 'setup_profiles' / 'computers' / 'cluster.yaml')
+    sh(
+        BIN / 'siox',
+        'setup',
+        '--profile',
+        name,
+        'cluster',
+        '--config',
+        ROOT / 'aiida_siox' / 'setup' / 'configs' / 'computers' / 'cluster.yaml',
+    )
     sh(BIN / 'verdi', '-p', name, 'daemon', 'start', '2')
     (config_dir / 'submit.py').write_text(SUBMIT)
     (config_dir / 'progress.py').write_text(PROGRESS)

@@ -17,7 +17,7 @@ SUBMIT = """
 from aiida import orm
 from aiida.engine import submit
 from aiida_siox.calculations.structure_edit import alpha_quartz
-from aiida_siox.cli.setup import load_pipeline_codes
+from aiida_siox.setup.environment import load_pipeline_codes
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 codes = load_pipeline_codes('localhost')

@@ -30,7 +30,7 @@ def test_production_profile_runs_a_workflow_through_the_daemon(production_profil
     first = sh(BIN / 'siox', 'setup', '--production', '--profile', name, '--no-pseudos')
     assert 'created (core.psql_dos + core.rabbitmq)' in first.stdout
     assert 'code pw@localhost: created' in first.stdout
-    from aiida_siox.cli.setup import rabbitmq_consumer_timeout_ms
+    from aiida_siox.setup.environment import rabbitmq_consumer_timeout_ms
 
     timeout = rabbitmq_consumer_timeout_ms()  # this server's value, read with rabbitmqctl as setup reads it
     expected = {None: 'consumer_timeout: not readable', 'off': 'consumer_timeout: off'}.get(
@@ -63,3 +63,24 @@ def test_production_profile_runs_a_workflow_through_the_daemon(production_profil
 
     listing = sh(BIN / 'verdi', '-p', name, 'process', 'list', '-a', '-p', '1').stdout
     assert 'LammpsRawCalculation' in listing and 'Finished [0]' in listing
+
+
+def test_production_yaml_broker_settings_reach_the_profile(production_profile, tmp_path):
+    """The `rabbitmq:` block of production.yaml is applied: a non-default port is the profile's port."""
+    import shutil
+
+    import yaml
+
+    from aiida_siox.setup.environment import DEFAULT_CONFIG_DIR
+
+    name, sh = production_profile
+    config_dir = tmp_path / 'configs'
+    shutil.copytree(DEFAULT_CONFIG_DIR, config_dir)
+    production = config_dir / 'profiles' / 'production.yaml'
+    settings = yaml.safe_load(production.read_text())
+    settings['rabbitmq'] = {**settings['rabbitmq'], 'port': 5673, 'virtual_host': 'siox-test'}
+    production.write_text(yaml.safe_dump(settings))
+    sh(BIN / 'siox', 'setup', '--production', '--profile', name, '--no-pseudos', '--config-dir', config_dir)
+    shown = yaml.safe_load(sh(BIN / 'verdi', 'profile', 'show', name).stdout.split('\n', 1)[1])
+    broker = shown['process_control']['config']
+    assert (broker['broker_port'], broker['broker_virtual_host'], broker['broker_host']) == (5673, 'siox-test', '127.0.0.1')

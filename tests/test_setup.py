@@ -5,7 +5,7 @@ import shutil
 import pytest
 from aiida import orm
 
-from aiida_siox.cli.setup import DEFAULT_CONFIG_DIR, SetupError, ensure_codes, ensure_computer
+from aiida_siox.setup.environment import DEFAULT_CONFIG_DIR, SetupError, ensure_codes, ensure_computer
 
 
 def test_setup_twice_creates_nothing_twice(siox_setup):

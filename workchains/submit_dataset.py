@@ -19,8 +19,8 @@ import argparse
 from aiida import orm
 from aiida.engine import submit
 
-from aiida_siox.cli.cluster import JOB_OPTIONS_PROPERTY
-from aiida_siox.cli.setup import load_pipeline_codes
+from aiida_siox.setup.cluster import JOB_OPTIONS_PROPERTY
+from aiida_siox.setup.environment import load_pipeline_codes
 from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from aiida_siox.cli.setup import DEFAULT_CONFIG_DIR, SetupError, setup_all
+from aiida_siox.setup.environment import DEFAULT_CONFIG_DIR, SetupError, setup_all
 
 
 @click.group()
@@ -44,7 +44,7 @@ def setup_command(context, profile, production, config_dir, no_pseudos):
 @setup_command.command('production')
 @click.pass_obj
 def setup_production_command(obj):
-    """The PostgreSQL + RabbitMQ profile (setup_profiles/profiles/production.yaml), computer, codes, pseudos.
+    """The PostgreSQL + RabbitMQ profile (aiida_siox/setup/configs/profiles/production.yaml), computer, codes, pseudos.
 
     Server settings a long pipeline needs: docs/hpc.md (RabbitMQ consumer_timeout, daemon workers and slots).
     """
@@ -57,7 +57,7 @@ def setup_production_command(obj):
     'config_file',
     type=click.Path(path_type=pathlib.Path, dir_okay=False, exists=True),
     required=True,
-    help='Cluster YAML: start from setup_profiles/computers/cluster-template.yaml.',
+    help='Cluster YAML: start from aiida_siox/setup/configs/computers/cluster-template.yaml.',
 )
 @click.pass_obj
 def setup_cluster_command(obj, config_file):
@@ -68,7 +68,7 @@ def setup_cluster_command(obj, config_file):
     """
     from aiida import load_profile
 
-    from aiida_siox.cli.cluster import read_cluster_config, setup_cluster
+    from aiida_siox.setup.cluster import read_cluster_config, setup_cluster
 
     load_profile(obj['profile'], allow_switch=True)
     try:
@@ -93,7 +93,7 @@ def check_cluster_command(label, profile):
     """Connect to cluster LABEL: SSH, sbatch/squeue/scancel, partitions, work dir, each code's executable."""
     from aiida import load_profile
 
-    from aiida_siox.cli.cluster import check_cluster
+    from aiida_siox.setup.cluster import check_cluster
 
     load_profile(profile, allow_switch=True)
     checks = check_cluster(label)
@@ -281,7 +281,7 @@ def recover_command(profile, workers):
     """
     from aiida import load_profile
 
-    from aiida_siox.cli.daemon_recovery import recover_daemon
+    from aiida_siox.setup.daemon_recovery import recover_daemon
 
     name = load_profile(profile, allow_switch=True).name
     try:

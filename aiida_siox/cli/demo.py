@@ -7,12 +7,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from aiida_siox.cli.setup import verdi
+from aiida_siox.setup.environment import verdi
 
 
 def ensure_daemon(profile: str, echo: Callable[[str], None]) -> None:
     """Start the profile's daemon (one worker) unless it is running."""
-    from aiida_siox.cli.daemon_recovery import clear_stale_broker_files, daemon_is_alive
+    from aiida_siox.setup.daemon_recovery import clear_stale_broker_files, daemon_is_alive
 
     if daemon_is_alive(profile):
         echo(f'Daemon of {profile}: running')

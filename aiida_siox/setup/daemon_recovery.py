@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import psutil
 
-from aiida_siox.cli.setup import verdi
+from aiida_siox.setup.environment import verdi
 
 STALE_FILES = ('_service_sockets_file', '_service_pid_file', '_service_status_file')
 

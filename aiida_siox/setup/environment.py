@@ -1,4 +1,4 @@
-"""Idempotent set-up of profile, computer, codes and pseudopotential families from ``setup_profiles/``."""
+"""Idempotent set-up of profile, computer, codes and pseudopotential families from the YAML in ``configs/``."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from importlib import resources
 
 import yaml
 
-import aiida_siox
-
-#: Where the YAML lives in a source checkout (the README installs the package editable).
-DEFAULT_CONFIG_DIR = pathlib.Path(aiida_siox.__file__).resolve().parents[1] / 'setup_profiles'
-#: Codes of the pipeline: key used by the builders -> YAML file in setup_profiles/codes/.
+#: The YAML shipped with the package (profiles/, computers/, codes/): an installed wheel sets itself up.
+DEFAULT_CONFIG_DIR = pathlib.Path(str(resources.files('aiida_siox.setup') / 'configs'))
+#: Codes of the pipeline: key used by the builders -> YAML file in configs/codes/.
 CODE_FILES = {'lmp': 'lmp', 'pw': 'pw', 'xspectra': 'xspectra', 'pp': 'pp', 'ld1': 'ld1', 'python': 'siox-python'}
 #: Codes the pipeline's builders take (ld1.x only makes the pseudopotentials, on localhost).
 PIPELINE_CODES = ('lmp', 'pw', 'xspectra', 'pp', 'python')
@@ -40,7 +39,7 @@ def load_pipeline_codes(computer: str = 'localhost') -> dict:
 def read_config(config_dir: pathlib.Path, kind: str, name: str) -> dict:
     path = config_dir / kind / f'{name}.yaml'
     if not path.exists():
-        raise SetupError(f'{path} not found: pass --config-dir pointing at the setup_profiles/ folder of aiida-siox')
+        raise SetupError(f'{path} not found: --config-dir must hold profiles/, computers/ and codes/ as aiida_siox/setup/configs/ does')
     return yaml.safe_load(path.read_text())
 
 
@@ -94,6 +93,25 @@ def production_profile_arguments(config: dict, name: str) -> list[str]:
     ]  # fmt: skip
 
 
+def broker_arguments(rabbitmq: dict, name: str) -> list[str]:
+    """`verdi profile configure-broker` arguments for the RabbitMQ server of the production YAML."""
+    return [
+        'profile', 'configure-broker', 'core.rabbitmq', name, '--non-interactive', '--force',
+        '--broker-protocol', rabbitmq.get('protocol', 'amqp'), '--broker-host', rabbitmq['host'],
+        '--broker-port', str(rabbitmq['port']), '--broker-username', rabbitmq['username'],
+        '--broker-password', rabbitmq['password'], '--broker-virtual-host', rabbitmq.get('virtual_host', ''),
+    ]  # fmt: skip
+
+
+def run_verdi(*args: str) -> None:
+    """Run ``verdi *args``; a failure raises SetupError with its output (passwords hidden)."""
+    result = verdi(*args)
+    if result.returncode != 0:
+        hidden = ('--database-password', '--broker-password')
+        shown = ' '.join('***' if previous in hidden else arg for previous, arg in zip(['', *args], args, strict=True))
+        raise SetupError(f'`verdi {shown}` failed:\n{result.stdout}{result.stderr}')
+
+
 def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool, echo: Callable[[str], None]) -> str:
     """Create the embedded (SQLite + ZeroMQ) or production (PostgreSQL + RabbitMQ) profile if missing; load it."""
     from aiida import load_profile
@@ -108,10 +126,9 @@ def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool,
             args = production_profile_arguments(config, name)
         else:
             args = ['presto', '--profile-name', name, '--email', config['email'], '--use-zeromq']
-        result = verdi(*args)
-        if result.returncode != 0:
-            shown = ' '.join('***' if previous == '--database-password' else arg for previous, arg in zip(['', *args], args, strict=True))
-            raise SetupError(f'`verdi {shown}` failed:\n{result.stdout}{result.stderr}')
+        run_verdi(*args)
+        if production:
+            run_verdi(*broker_arguments(config['rabbitmq'], name))
         echo(f'  profile {name}: created ({config["storage"]} + {config["broker"]})')
         reset_config()  # the config file changed on disk under this process
     load_profile(name, allow_switch=True)
@@ -119,10 +136,15 @@ def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool,
 
 
 def ensure_computer(config_dir: pathlib.Path, echo: Callable[[str], None]):
-    """The ``localhost`` computer (core.local + core.direct), configured for the current user."""
+    """The ``localhost`` computer (core.local + core.direct), configured for the current user.
+
+    ``verdi presto`` (the embedded profile) makes its own ``localhost``: the settings of
+    configs/computers/localhost.yaml are applied to it too, the work directory only while no job has used it.
+    """
     from aiida import orm
 
     config = read_config(config_dir, 'computers', 'localhost')
+    workdir = config['work_dir'].format(home=pathlib.Path.home())
     try:
         computer = orm.load_computer(config['label'])
         echo(f'  computer {computer.label}: exists ({computer.transport_type} + {computer.scheduler_type})')
@@ -133,15 +155,34 @@ def ensure_computer(config_dir: pathlib.Path, echo: Callable[[str], None]):
             description=config['description'],
             transport_type=config['transport'],
             scheduler_type=config['scheduler'],
-            workdir=config['work_dir'].format(home=pathlib.Path.home()),
+            workdir=workdir,
         ).store()
-        computer.set_mpirun_command(config['mpirun_command'].split())
-        computer.set_default_mpiprocs_per_machine(config['default_mpiprocs_per_machine'])
         echo(f'  computer {computer.label}: created')
+    apply_computer_settings(computer, config, workdir, echo)
     if not computer.is_user_configured(orm.User.collection.get_default()):
         computer.configure(safe_interval=0.0)
         echo(f'  computer {computer.label}: configured for {getpass.getuser()}')
     return computer
+
+
+def apply_computer_settings(computer, config: dict, workdir: str, echo: Callable[[str], None]) -> None:
+    """MPI launcher, MPI ranks per machine and work directory of ``config`` on ``computer``, where they differ."""
+    from aiida import orm
+
+    mpirun = config['mpirun_command'].split()
+    if computer.get_mpirun_command() != mpirun:
+        computer.set_mpirun_command(mpirun)
+        echo(f'  computer {computer.label}: mpirun command set to {config["mpirun_command"]!r}')
+    if computer.get_default_mpiprocs_per_machine() != config['default_mpiprocs_per_machine']:
+        computer.set_default_mpiprocs_per_machine(config['default_mpiprocs_per_machine'])
+        echo(f'  computer {computer.label}: {config["default_mpiprocs_per_machine"]} MPI ranks per machine by default')
+    if computer.get_workdir() != workdir:
+        used = orm.QueryBuilder().append(orm.CalcJobNode, filters={'dbcomputer_id': computer.pk}).count()
+        if used:
+            echo(f'  computer {computer.label}: keeps its work directory {computer.get_workdir()} ({used} jobs ran there)')
+        else:
+            computer.set_workdir(workdir)
+            echo(f'  computer {computer.label}: work directory {workdir}')
 
 
 def ensure_codes(config_dir: pathlib.Path, computer, echo: Callable[[str], None]) -> dict:

@@ -1,6 +1,6 @@
 """A SLURM cluster reached over SSH: register it from a YAML file (`siox setup cluster`) and check it (`siox check cluster`).
 
-The YAML (see ``setup_profiles/computers/cluster-template.yaml``) holds what a user knows of their
+The YAML (see ``aiida_siox/setup/configs/computers/cluster-template.yaml``) holds what a user knows of their
 cluster: host, user, key, partitions, account, module lines and executables. It becomes one
 ``core.ssh`` + ``core.slurm`` computer, its SSH configuration, and the pipeline's codes on it. The
 job options (partition, account, cores per node, the GPU partition's directives) are stored on the
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from aiida_siox.cli.setup import DEFAULT_CONFIG_DIR, SetupError, read_config
+from aiida_siox.setup.environment import DEFAULT_CONFIG_DIR, SetupError, read_config
 
 #: Property of the computer that holds the job options for submit_dataset.py.
 JOB_OPTIONS_PROPERTY = 'siox_job_options'
@@ -66,7 +66,7 @@ def read_cluster_config(path: pathlib.Path) -> dict:
         raise SetupError(f'{path}: unknown settings {sorted(unknown)}; known: {sorted({*REQUIRED, *DEFAULTS})}')
     missing = [key for key in REQUIRED if raw.get(key) in (None, '')]
     if missing:
-        raise SetupError(f'{path}: missing settings {missing} (see setup_profiles/computers/cluster-template.yaml)')
+        raise SetupError(f'{path}: missing settings {missing} (see aiida_siox/setup/configs/computers/cluster-template.yaml)')
     config = {**DEFAULTS, **raw}
     absent = sorted(set(CLUSTER_CODES) - set(config['executables']))
     if absent:
