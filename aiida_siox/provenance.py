@@ -14,7 +14,7 @@ from __future__ import annotations
 from aiida import orm
 
 from aiida_siox.analysis.rdf import coordination, coordination_label
-from aiida_siox.workflows.alignment import SUPERSEDED_BY
+from aiida_siox.graph import SUPERSEDED_BY
 
 #: Terms of a site's alignment as `siox provenance` prints them.
 ALIGNMENT_TERMS = (

@@ -7,6 +7,8 @@ import pathlib
 
 import numpy as np
 
+from aiida_siox.ml.grid import QUARTZ_MAIN_PEAK_EV
+
 
 def plot_spectra(dataset, path: pathlib.Path) -> None:
     """Aligned site spectra coloured by composition."""
@@ -22,7 +24,7 @@ def plot_spectra(dataset, path: pathlib.Path) -> None:
         ax.plot(energy, spectrum, color=cmap(xi / 2.0), lw=1.0)
     for xi in sorted(set(x)):
         ax.plot([], [], color=cmap(xi / 2.0), label=f'SiO$_{{{xi:g}}}$')
-    ax.axvline(1846.0, color='k', ls=':', lw=0.8)
+    ax.axvline(QUARTZ_MAIN_PEAK_EV, color='k', ls=':', lw=0.8)
     ax.set(xlabel='energy (eV)', ylabel='absorption (arb. units)', title='Si K-edge XANES per site (aligned)')
     ax.legend()
     fig.tight_layout()

@@ -26,9 +26,16 @@ def test_script_carries_the_seed_and_schedule():
     assert 'box/relax iso 1.01325' in script
 
 
-@pytest.mark.parametrize('kwargs', [{'seed': 0}, {'seed': 1, 'hold_steps': 0}, {'seed': 1, 'melt_ensemble': 'nve'}])
-def test_bad_schedule_is_refused(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ('kwargs', 'message'),
+    [
+        ({'seed': 0}, r'seed must be an integer in \[1, 900000000\), got 0'),
+        ({'seed': 1, 'hold_steps': 0}, 'hold_steps must be a positive integer, got 0'),
+        ({'seed': 1, 'melt_ensemble': 'nve'}, "melt_ensemble must be 'npt' or 'nvt', got 'nve'"),
+    ],
+)
+def test_bad_schedule_is_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
         lammps_io.MeltQuenchParameters(**kwargs)
 
 

@@ -36,8 +36,9 @@ def old_graph(aiida_profile):
 
 def test_realign_uses_stored_energy_zero_and_recomputes_nothing(old_graph, aiida_profile):
     from aiida_siox.cli import siox
+    from aiida_siox.graph import SUPERSEDED_BY
     from aiida_siox.provenance import spectrum_provenance
-    from aiida_siox.workflows.alignment import SUPERSEDED_BY, newest_version
+    from aiida_siox.workflows.alignment import newest_version
 
     old = old_graph.outputs.aligned_spectra.site_0
     assert 'alignment' not in old.creator.inputs  # the old formula: raw, delta_scf, calibration

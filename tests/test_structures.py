@@ -6,11 +6,27 @@ import pytest
 from aiida_siox.structures import PAPER_FORMULAS, build_siox_cell, siox_formula
 from aiida_siox.structures.builder import LATTICE_CONSTANT
 
+#: The paper's cells as its text lists them (section 2.1): "Si160, Si180O45, Si150O75, Si120O90, Si100O100,
+#: Si100O125, Si96O144, Si80O140, and Si72O144" for x = 0, 0.25, ..., 2. Written out here, not read from the package.
+PAPER_TEXT = 'Si160, Si180O45, Si150O75, Si120O90, Si100O100, Si100O125, Si96O144, Si80O140, Si72O144'
 
-@pytest.mark.parametrize(('x', 'formula'), sorted(PAPER_FORMULAS.items()))
+
+def paper_formulas() -> dict[float, tuple[int, int]]:
+    import re
+
+    counts = [re.fullmatch(r'Si(\d+)(?:O(\d+))?', name.strip()).groups() for name in PAPER_TEXT.split(',')]
+    return {0.25 * i: (int(si), int(o or 0)) for i, (si, o) in enumerate(counts)}
+
+
+@pytest.mark.parametrize(('x', 'formula'), sorted(paper_formulas().items()))
 def test_paper_formulas_exact(x, formula):
     cell = build_siox_cell(x, seed=1, supercell=4)
     assert (cell.symbols.count('Si'), cell.symbols.count('O')) == formula
+    assert siox_formula(x, 4) == formula
+
+
+def test_the_package_table_is_the_papers():
+    assert PAPER_FORMULAS == paper_formulas()
 
 
 def test_paper_cell_size_and_positions():

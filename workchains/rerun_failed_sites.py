@@ -11,9 +11,8 @@ same nodes. Overrides given here apply to the rerun sites only.
 import argparse
 
 from aiida import orm
-from aiida.engine import submit
 
-from aiida_siox.workflows.rerun_failed import link_rerun, missing_sites, rerun_builder, runs_to_rerun
+from aiida_siox.workflows.rerun_failed import rerun_overrides, runs_to_rerun, submit_reruns
 from aiida_siox.workflows.waiting import wait_until_terminated
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -23,21 +22,10 @@ parser.add_argument('--walltime', type=int, default=None, help='max_wallclock_se
 parser.add_argument('--wait', action='store_true')
 args = parser.parse_args()
 
-overrides = {}
-if args.mixing_beta is not None:
-    overrides['scf_parameters'] = {'ELECTRONS': {'mixing_beta': args.mixing_beta}}
-if args.walltime is not None:
-    overrides['options'] = {'max_wallclock_seconds': args.walltime}
 runs, skipped = runs_to_rerun(orm.load_node(args.identifier))
 for reason in skipped:
     print(f'Skipped: {reason}')
-new_nodes = []
-for run in runs:
-    missing = missing_sites(run)
-    node = submit(rerun_builder(run, overrides))
-    link_rerun(run, node)
-    new_nodes.append(node)
-    print(f'SiteXanesWorkChain<{node.pk}> reruns sites {missing} of <{run.pk}>')
+new_nodes = submit_reruns(runs, rerun_overrides(args.mixing_beta, args.walltime))
 if not runs:
     print('Nothing to rerun.')
 if args.wait and new_nodes:

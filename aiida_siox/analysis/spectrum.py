@@ -16,13 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from aiida_siox.ml.edge import onset_energy
+from aiida_siox.ml.grid import ML_GRID, QUARTZ_MAIN_PEAK_EV
 
-__all__ = ['onset_energy']
+__all__ = ['ML_GRID', 'QUARTZ_MAIN_PEAK_EV', 'onset_energy']
 
-#: The ML input grid of the paper: 1830-1880 eV, 256 points.
-ML_GRID = np.linspace(1830.0, 1880.0, 256)
-#: Experimental main peak of alpha-quartz (paper Fig. S1).
-QUARTZ_MAIN_PEAK_EV = 1846.0
 #: The two forms of the per-site alignment (module docstring).
 ALIGNMENT_FORMS = ('fch', 'xch')
 #: A level counts as occupied when it holds at least this fraction of a full occupation.

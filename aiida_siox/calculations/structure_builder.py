@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import calcfunction
 
+from aiida_siox.graph import COMPOSITION, SEED
 from aiida_siox.structures import build_siox_cell
 
 
@@ -15,5 +16,5 @@ def build_amorphous_seed(x: orm.Float, seed: orm.Int, supercell: orm.Int) -> orm
     structure = orm.StructureData(cell=cell.cell.tolist())
     for symbol, position in zip(cell.symbols, cell.positions, strict=True):
         structure.append_atom(position=position.tolist(), symbols=symbol)
-    structure.base.extras.set_many({'siox_x': x.value, 'siox_seed': seed.value})
+    structure.base.extras.set_many({COMPOSITION: x.value, SEED: seed.value})
     return structure

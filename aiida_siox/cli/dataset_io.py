@@ -8,6 +8,7 @@ import numpy as np
 from aiida import orm
 
 from aiida_siox.analysis import dataset_table
+from aiida_siox.graph import DATASET, IMPORTED_FROM, REASSEMBLED_FROM, STRUCTURE
 
 ARRAY_NAMES = ('spectra', 'energy', 'charge', 'rdf', 'r', 'x', 'seed', 'site', 'n_o', 'n_si')
 
@@ -57,7 +58,7 @@ def import_dataset(path: pathlib.Path, label: str | None = None) -> orm.ArrayDat
     for name in ARRAY_NAMES:
         node.set_array(name, np.asarray(arrays[name], int if name in dataset_table.INTEGER_COLUMNS else float))
     node.label = label or f'imported from {path.name}'
-    node.base.extras.set('siox_imported_from', str(path.resolve()))
+    node.base.extras.set(IMPORTED_FROM, str(path.resolve()))
     return node.store()
 
 
@@ -71,13 +72,13 @@ def reassemble_dataset(identifier: str) -> dict[str, orm.Data]:
     from aiida_siox.workflows.assembly import assembly_inputs
 
     node = orm.load_node(identifier)
-    if node.process_type != 'aiida.workflows:siox.dataset':
+    if node.process_type != DATASET:
         raise ValueError(f'<{node.pk}> is a {getattr(node, "process_label", type(node).__name__)}, not a SiOxDatasetWorkChain')
-    structures = [n for n in node.called if n.process_type == 'aiida.workflows:siox.structure' and n.is_finished_ok]
+    structures = [n for n in node.called if n.process_type == STRUCTURE and n.is_finished_ok]
     if not structures:
         raise ValueError(f'SiOxDatasetWorkChain<{node.pk}> has no finished structure')
     result = assemble_dataset(**assembly_inputs(sorted(structures, key=lambda n: n.pk)))
     result['averages'] = structure_averages(result['dataset'], result['manifest'])
     for output in result.values():
-        output.base.extras.set('siox_reassembled_from', node.uuid)
+        output.base.extras.set(REASSEMBLED_FROM, node.uuid)
     return result

@@ -8,6 +8,7 @@ import numpy as np
 from aiida import orm
 
 from aiida_siox.calculations.prediction import predict_from_spectrum, spectrum_node
+from aiida_siox.ml.grid import GRID_END_EV, GRID_START_EV
 
 
 class ModelNotFound(ValueError):
@@ -64,7 +65,7 @@ def write_prediction_plot(path: pathlib.Path, result: dict, output: pathlib.Path
     r, mean, std = rdf.get_array('r'), rdf.get_array('mean'), rdf.get_array('std')
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     axes[0].plot(spectrum.get_x()[1], spectrum.get_y()[0][1], color='k')
-    axes[0].axvspan(1830, 1880, color='steelblue', alpha=0.1, label='model window')
+    axes[0].axvspan(GRID_START_EV, GRID_END_EV, color='steelblue', alpha=0.1, label='model window')
     axes[0].set(xlabel='energy (eV)', ylabel='intensity', title=f'{path.name}: Si valence {result["charge"]["mean"]:+.2f} e')
     axes[0].legend()
     axes[1].plot(r, mean, color='darkred')

@@ -10,12 +10,9 @@ from collections import Counter
 
 from aiida import orm
 
-from aiida_siox.workflows.rerun_failed import SITE_XANES, latest_run, requested_sites
+from aiida_siox.graph import DATASET, QUARTZ_CALIBRATION, RERUN_OF, SITE_SPECTRUM, SITE_XANES, STRUCTURE
+from aiida_siox.workflows.rerun_failed import latest_run, requested_sites
 
-STRUCTURE = 'aiida.workflows:siox.structure'
-SITE_SPECTRUM = 'aiida.workflows:siox.site_spectrum'
-DATASET = 'aiida.workflows:siox.dataset'
-QUARTZ = 'aiida.workflows:siox.quartz_calibration'
 STATES = ('done', 'running', 'failed', 'waiting')
 
 
@@ -47,12 +44,12 @@ def _descendant_workflows(top: orm.WorkflowNode, process_type: str) -> list[orm.
 def _structure_label(xanes: orm.WorkflowNode) -> str:
     """``x1.00 seed 3`` when the XANES run belongs to a SiOxStructureWorkChain, else the structure's formula."""
     original = xanes
-    while 'siox_rerun_of' in original.base.extras:
-        original = orm.load_node(original.base.extras.get('siox_rerun_of'))
+    while RERUN_OF in original.base.extras:
+        original = orm.load_node(original.base.extras.get(RERUN_OF))
     caller = original.caller
     if caller is not None and caller.process_type == STRUCTURE:
         return f'x{caller.inputs.x.value:.2f} seed {caller.inputs.seed.value}'
-    if caller is not None and caller.process_type == QUARTZ:
+    if caller is not None and caller.process_type == QUARTZ_CALIBRATION:
         return 'alpha-quartz (calibration)'
     return f'{xanes.inputs.structure.get_formula()} <{xanes.inputs.structure.pk}>'
 
@@ -105,7 +102,7 @@ def site_rows(top: orm.WorkflowNode) -> list[dict]:
     return rows
 
 
-def structure_rows(top: orm.WorkflowNode) -> list[dict]:
+def structure_status_rows(top: orm.WorkflowNode) -> list[dict]:
     """One row per structure: melt-quench, XANES site counts by state, Bader, and the structure's own state."""
     sites = site_rows(top)
     rows: dict[str, dict] = {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiida import orm
 
+from aiida_siox.graph import MELT_QUENCH
+
 COLUMNS = ('pk', 'x', 'seed', 'formula', 'density', 'min_dist', 'void_r', 'fourfold', 'Si0+', 'Si1+', 'Si2+', 'Si3+', 'Si4+', 'status')
 
 
@@ -25,7 +27,7 @@ def _status(node: orm.ProcessNode) -> str:
     return f'failed [{node.exit_status}] {node.exit_message or ""}'.strip()
 
 
-def structure_rows(nodes: list[orm.ProcessNode]) -> list[dict]:
+def melt_quench_rows(nodes: list[orm.ProcessNode]) -> list[dict]:
     """One row per MeltQuenchWorkChain (or SiOxStructureWorkChain's ``melt_quench`` child)."""
     rows = []
     for node in nodes:
@@ -61,4 +63,4 @@ def melt_quench_nodes(identifier: str) -> list[orm.ProcessNode]:
     else:
         node = orm.load_node(identifier)
         candidates = [node, *node.called_descendants] if isinstance(node, orm.WorkflowNode) else [node]
-    return [n for n in candidates if isinstance(n, orm.WorkflowNode) and n.process_type == 'aiida.workflows:siox.melt_quench']
+    return [n for n in candidates if isinstance(n, orm.WorkflowNode) and n.process_type == MELT_QUENCH]

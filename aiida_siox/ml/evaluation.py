@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .inputs import ML_GRID
+from .grid import GRID_END_EV, GRID_START_EV, ML_GRID
 
 #: The eight 6.25 eV windows a-h from 1830 eV and the two 25 eV halves (paper, sub-window study).
 WINDOWS = {
-    **{letter: (1830.0 + 6.25 * i, 1830.0 + 6.25 * (i + 1)) for i, letter in enumerate('abcdefgh')},
-    'low_half': (1830.0, 1855.0),
-    'high_half': (1855.0, 1880.0),
+    **{letter: (GRID_START_EV + 6.25 * i, GRID_START_EV + 6.25 * (i + 1)) for i, letter in enumerate('abcdefgh')},
+    'low_half': (GRID_START_EV, (GRID_START_EV + GRID_END_EV) / 2),
+    'high_half': ((GRID_START_EV + GRID_END_EV) / 2, GRID_END_EV),
 }
 
 

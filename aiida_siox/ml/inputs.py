@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-#: The ML input grid of the paper: 1830-1880 eV, 256 points (same as analysis.spectrum.ML_GRID).
-ML_GRID = np.linspace(1830.0, 1880.0, 256)
+from .grid import ML_GRID
+
 NORMALISATIONS = ('global', 'max', 'area')
 
 

@@ -26,7 +26,8 @@ import torch
 
 from . import evaluation
 from .baseline import DESCRIPTORS, LinearBaseline, spectrum_descriptors
-from .inputs import ML_GRID, normalisation_scale, normalise
+from .grid import ML_GRID
+from .inputs import normalisation_scale, normalise
 from .models import StackedMLP, pick_device, stacked_model
 from .splits import cell_groups, kfold, train_test_split
 from .trainer import StackedTrainer, TrainSettings, predict

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .inputs import ML_GRID
+from .grid import ML_GRID
 
 R_GRID = (np.arange(256) + 0.5) * (5.0 / 256)
 

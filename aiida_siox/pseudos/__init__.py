@@ -1,4 +1,4 @@
-"""ld1.x inputs of the pseudopotentials we generate (recipe tested with QE 6.7, see docs/pseudopotentials.md)."""
+"""ld1.x inputs of the pseudopotentials we generate (recipe tested with QE 6.7, see docs/guide.md, section Pseudopotential families)."""
 
 from pathlib import Path
 

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from aiida import orm
 
 from aiida_siox.calculations.spectra import align_site_spectrum, quartz_calibration, site_alignment
-
-SUPERSEDED_BY, SUPERSEDES = 'siox_superseded_by', 'siox_supersedes'
+from aiida_siox.graph import SUPERSEDED_BY, SUPERSEDES
 
 
 def xspectra_run_of(raw: orm.XyData) -> orm.CalcJobNode:

@@ -21,6 +21,7 @@ from aiida_siox.protocols.inputs import serial_options as serial_options_for
 from aiida_siox.structures.builder import LATTICE_CONSTANT
 from aiida_siox.workflows.assembly import assembly_inputs
 from aiida_siox.workflows.launch import submit_once
+from aiida_siox.workflows.partial_success import PARTIAL_SUCCESS
 from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain, calibration_supercell, validate_supercell
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 from aiida_siox.workflows.sliding_window import ended_children, fill_window, has_work_left, wait_for_oldest
@@ -96,7 +97,9 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         spec.output('averages', valid_type=orm.ArrayData, required=False, help='Per structure: mean spectrum, charge and RDF.')
         spec.expose_outputs(TrainingWorkChain, namespace='training', namespace_options={'required': False})
         spec.exit_code(400, 'ERROR_CALIBRATION_FAILED', message='The alpha-quartz calibration failed with exit status {status}.')
-        spec.exit_code(401, 'WARNING_SOME_STRUCTURES_FAILED', message='Structures {labels} failed; the dataset holds the others.')
+        spec.exit_code(
+            PARTIAL_SUCCESS, 'WARNING_SOME_STRUCTURES_FAILED', message='Structures {labels} failed; the dataset holds the others.'
+        )
         spec.exit_code(402, 'ERROR_ALL_STRUCTURES_FAILED', message='Every structure failed.')
         spec.exit_code(410, 'ERROR_TRAINING_FAILED', message='The training job failed with exit status {status}.')
 

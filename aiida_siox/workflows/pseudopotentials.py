@@ -59,12 +59,6 @@ def run_ld1(code: orm.AbstractCode, input_name: str) -> UpfData:
     return upf_from_ld1_output(results[ShellParser.format_link_label(upf_name)])
 
 
-def load_families() -> dict[str, orm.Group]:
-    """Return the existing pseudopotential families and the core-wavefunction group (KeyError if missing)."""
-    groups = {label: orm.load_group(label) for label in (*FAMILY_INPUTS, GROUP_CORE_WAVEFUNCTION)}
-    return groups
-
-
 def ensure_pseudo_families(code: orm.AbstractCode, echo=print) -> dict[str, orm.Group]:
     """Generate any missing family with ld1.x; existing families are kept (idempotent)."""
     groups = {}

@@ -12,8 +12,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import ProcessBuilder
 
-SITE_XANES = 'aiida.workflows:siox.site_xanes'
-RERUN_OF, RERUN_BY = 'siox_rerun_of', 'siox_rerun_by'
+from aiida_siox.graph import RERUN_BY, RERUN_OF, SITE_XANES
 
 
 def latest_run(node: orm.WorkflowNode) -> orm.WorkflowNode:
@@ -102,3 +101,35 @@ def link_rerun(old: orm.WorkflowNode, new: orm.WorkflowNode) -> None:
     """Record the rerun on both nodes (extras: provenance links cannot point from an old node to a new one)."""
     old.base.extras.set(RERUN_BY, new.uuid)
     new.base.extras.set(RERUN_OF, old.uuid)
+
+
+def rerun_overrides(mixing_beta: float | None = None, walltime: int | None = None) -> dict:
+    """``site_overrides`` of the rerun sites from the usual remedies: a lower pw.x mixing beta, a longer wall time."""
+    overrides: dict = {}
+    if mixing_beta is not None:
+        overrides['scf_parameters'] = {'ELECTRONS': {'mixing_beta': mixing_beta}}
+    if walltime is not None:
+        overrides['options'] = {'max_wallclock_seconds': walltime}
+    return overrides
+
+
+def submit_reruns(
+    runs: list[orm.WorkflowNode],
+    overrides: dict | None = None,
+    max_concurrent_sites: int | None = None,
+    echo=print,
+) -> list[orm.WorkflowNode]:
+    """Submit one rerun per run in ``runs`` (each computes only its missing sites) and link it; return the new nodes."""
+    from aiida.engine import submit
+
+    submitted = []
+    for run in runs:
+        missing = missing_sites(run)
+        builder = rerun_builder(run, overrides)
+        if max_concurrent_sites is not None:
+            builder.max_concurrent_sites = orm.Int(max_concurrent_sites)
+        new = submit(builder)
+        link_rerun(run, new)
+        submitted.append(new)
+        echo(f'SiteXanesWorkChain<{new.pk}> reruns sites {missing} of <{run.pk}>')
+    return submitted

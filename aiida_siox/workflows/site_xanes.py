@@ -2,8 +2,8 @@
 
 One ground-state SCF (the Delta-SCF reference), then one :class:`SiteSpectrumWorkChain` per site,
 at most ``max_concurrent_sites`` at a time. A site that fails is recorded (site, exit status,
-message) and the others go on; the workchain then finishes with exit status 401 and outputs what
-succeeded, so a later stage (or ``siox rerun-failed``) can use the partial result.
+message) and the others go on; the workchain then finishes with exit status 401 (partial success,
+workflows/partial_success.py) and outputs what succeeded, so a later stage (or ``siox rerun-failed``) can use the partial result.
 
 Re-running failed sites reuses explicitly rather than through caching: ``ground_state`` and the
 ``previous`` namespaces take an earlier run's outputs, whose sites are passed through as the very
@@ -19,10 +19,12 @@ from aiida.engine import ToContext, WorkChain, if_, while_
 from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.calculations.spectra import align_site_spectrum
+from aiida_siox.graph import SITE
 from aiida_siox.protocols.inputs import kpoints_mesh, mpi_options, protocol_file, pw_scf_inputs, require_codes
 from aiida_siox.workflows.alignment import fch_alignment_of
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.launch import submit_once
+from aiida_siox.workflows.partial_success import PARTIAL_SUCCESS
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
 from aiida_siox.workflows.site_spectrum import SiteSpectrumWorkChain
 from aiida_siox.workflows.sliding_window import ended_children, fill_window, has_work_left, wait_for_oldest
@@ -112,7 +114,9 @@ class SiteXanesWorkChain(ProtocolMixin, WorkChain):
             "predates xspectra's energy zero in the alignment: `siox realign` makes a new one.",
         )
         spec.exit_code(400, 'ERROR_GROUND_STATE_FAILED', message='The ground-state SCF failed with exit status {status}.')
-        spec.exit_code(401, 'WARNING_SOME_SITES_FAILED', message='{failed} of {total} sites failed; the others are in the outputs.')
+        spec.exit_code(
+            PARTIAL_SUCCESS, 'WARNING_SOME_SITES_FAILED', message='{failed} of {total} sites failed; the others are in the outputs.'
+        )
         spec.exit_code(402, 'ERROR_ALL_SITES_FAILED', message='All {total} sites failed.')
 
     @classmethod
@@ -264,7 +268,7 @@ class SiteXanesWorkChain(ProtocolMixin, WorkChain):
     def launch_site(self, site: int):
         overrides = self.inputs.site_overrides.get_dict() if 'site_overrides' in self.inputs else {}
         node = submit_once(self, SiteSpectrumWorkChain, **self.site_inputs(site, overrides.get(str(site), {})))
-        node.base.extras.set('siox_site', site)
+        node.base.extras.set(SITE, site)
         return node
 
     def site_inputs(self, site: int, override: dict) -> AttributeDict:
@@ -290,7 +294,7 @@ class SiteXanesWorkChain(ProtocolMixin, WorkChain):
         """Collect every site that has ended; the ones still running stay in the window."""
         ended, self.ctx.in_flight = ended_children(self.ctx, self.ctx.in_flight)
         for node in ended:
-            site = node.base.extras.get('siox_site')
+            site = node.base.extras.get(SITE)
             key = f'site_{site}'
             if node.is_finished_ok:
                 self.ctx.succeeded.append(site)

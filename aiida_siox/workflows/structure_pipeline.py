@@ -20,6 +20,7 @@ from aiida_siox.protocols.inputs import protocol_file, require_codes
 from aiida_siox.workflows.bader import BaderWorkChain
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
+from aiida_siox.workflows.partial_success import has_usable_outputs
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 
@@ -143,8 +144,8 @@ class SiOxStructureWorkChain(ProtocolMixin, WorkChain):
     def results(self):
         self.out('rdfs', site_rdfs(self.ctx.structure, self.inputs.rdf_sigma))
         xanes = self.ctx.xanes
-        # 401 = some sites failed: keep what succeeded; the dataset lists the missing sites.
-        if xanes.is_finished_ok or xanes.exit_status == SiteXanesWorkChain.exit_codes.WARNING_SOME_SITES_FAILED.status:
+        # Some sites failed (partial success): keep what succeeded; the dataset lists the missing sites.
+        if has_usable_outputs(xanes):
             self.out_many(self.exposed_outputs(xanes, SiteXanesWorkChain, namespace='xanes'))
         else:
             return self.exit_codes.ERROR_XANES_FAILED.format(status=xanes.exit_status)
