@@ -238,6 +238,27 @@ def test_spectrum_files(tmp_path):
         read_spectrum_file(two_headers)
 
 
+def test_xdi_columns_are_read_by_their_labels(tmp_path):
+    """Column 2 of a beamline XDI file is often i0: the absorption is found by name, or computed from i0/itrans."""
+    header = '# XDI/1.0\n# Column.1: energy eV\n# Column.2: i0\n# Column.3: {third}\n#----\n'
+    rows = '1830 2.0 1.0\n1850 4.0 1.0\n1880 8.0 2.0\n'
+    mutrans = tmp_path / 'mutrans.xdi'
+    mutrans.write_text(header.format(third='mutrans') + rows)
+    assert read_spectrum_file(mutrans)[1].tolist() == [1.0, 1.0, 2.0]  # column 3, not i0
+    raw = tmp_path / 'raw.xdi'
+    raw.write_text(header.format(third='itrans') + rows)
+    energy, mu = read_spectrum_file(raw)
+    assert energy.tolist() == [1830.0, 1850.0, 1880.0] and np.allclose(mu, np.log([2.0, 4.0, 4.0]))
+    nothing = tmp_path / 'nothing.xdi'
+    nothing.write_text(header.format(third='temperature') + rows)
+    with pytest.raises(inputs.SpectrumInputError, match='no absorption column among its XDI Column labels'):
+        read_spectrum_file(nothing)
+    no_energy = tmp_path / 'no_energy.xdi'
+    no_energy.write_text(header.replace('energy eV', 'angle deg').format(third='mutrans') + rows)
+    with pytest.raises(inputs.SpectrumInputError, match='no `energy` column'):
+        read_spectrum_file(no_energy)
+
+
 def test_per_member_learning_rates_and_training_without_early_stopping():
     """Members with their own learning rates learn what each learns alone at that rate; without early
     stopping every member runs all epochs and the kept ("best") weights are the last epoch's."""

@@ -59,7 +59,7 @@ def test_dataset_is_composed_of_its_childrens_protocols(siox_setup, protocol):
     # The quartz cell follows the production cell: explicit in `fast`, `auto` elsewhere.
     setting = QuartzCalibrationWorkChain.get_protocol_inputs(protocol)['supercell']
     expected = calibration_supercell(setting, structure['supercell'] * LATTICE_CONSTANT)
-    assert dataset.calibration_supercell.get_list() == expected
+    assert dataset.quartz.supercell.get_list() == expected
 
 
 def test_the_protocols_differ_where_the_paper_says(siox_setup):
@@ -69,8 +69,8 @@ def test_the_protocols_differ_where_the_paper_says(siox_setup):
     assert ecutwfc(paper.structure.xanes) == 50.0 and ecutwfc(fast.structure.xanes) == 25.0
     assert ecutwfc(paper.structure.bader) == 50.0 and ecutwfc(fast.structure.bader) == 30.0
     assert paper.structure.xanes.xspectra.kpoints.get_kpoints_mesh()[0] == [2, 2, 2]
-    assert paper.structure.supercell.value == 4 and paper.calibration_supercell.get_list() == [4, 4, 3]
-    assert fast.calibration_supercell.get_list() == [1, 1, 1]
+    assert paper.structure.supercell.value == 4 and paper.quartz.supercell.get_list() == [4, 4, 3]
+    assert fast.quartz.supercell.get_list() == [1, 1, 1] and fast.quartz.target_ev.value == 1846.0
     assert paper.training.job.config['paper_mode'] is True and fast.training.job.config['paper_mode'] is False
 
 

@@ -14,7 +14,6 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_, while_
 from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
-from aiida_siox.analysis.spectrum import QUARTZ_MAIN_PEAK_EV
 from aiida_siox.calculations.dataset import assemble_dataset, structure_averages
 from aiida_siox.protocols.inputs import protocol_file, require_codes
 from aiida_siox.protocols.inputs import serial_options as serial_options_for
@@ -22,7 +21,7 @@ from aiida_siox.structures.builder import LATTICE_CONSTANT
 from aiida_siox.workflows.assembly import assembly_inputs
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.partial_success import PARTIAL_SUCCESS
-from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain, calibration_supercell, validate_supercell
+from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain, calibration_supercell
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 from aiida_siox.workflows.sliding_window import ended_children, fill_window, has_work_left, wait_for_oldest
 from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
@@ -66,14 +65,8 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         spec.input('seeds', valid_type=orm.List, validator=validate_seeds, help='Seeds; each composition runs every seed.')
         spec.input('max_concurrent_structures', valid_type=orm.Int, default=lambda: orm.Int(1))
         spec.input('calibration', valid_type=orm.Dict, required=False, help='Existing alpha-quartz calibration (else computed).')
-        spec.input('target_ev', valid_type=orm.Float, default=lambda: orm.Float(QUARTZ_MAIN_PEAK_EV), help='alpha-quartz main peak (eV).')
-        spec.input(
-            'calibration_supercell',
-            valid_type=orm.List,
-            default=lambda: orm.List([1, 1, 1]),
-            validator=validate_supercell,
-            help='alpha-quartz supercell of the calibration (the protocol picks one comparable with the production cells).',
-        )
+        # The quartz cell and target of the calibration; its XANES inputs are the sites' own (run_calibration).
+        spec.expose_inputs(QuartzCalibrationWorkChain, namespace='quartz', exclude=('xanes',))
         spec.expose_inputs(SiOxStructureWorkChain, namespace='structure', exclude=('x', 'seed', 'xanes.calibration'))
         spec.expose_inputs(
             TrainingWorkChain,
@@ -126,7 +119,7 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
 
         :param codes: ``lmp``, ``pw``, ``xspectra``, ``pp`` and ``python`` codes (python runs Bader and training).
         :param overrides: this protocol's keys, and the children's under ``structure`` (with ``md``, ``xanes``,
-            ``bader`` inside), ``calibration`` and ``training``.
+            ``bader`` inside), ``quartz`` (the calibration) and ``training``.
         :param options: job options of the MPI codes (default: 2 local MPI ranks).
         :param serial_options: job options of the Bader jobs (default: 1 local process, the MPI codes' wall time).
         :param training_options: job options of the training job (default: ``serial_options``); on a cluster the
@@ -147,9 +140,9 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         if calibration is not None:
             builder.calibration = calibration
         # The calibration itself runs with the sites' own XANES inputs (run_calibration), so C transfers.
-        quartz = QuartzCalibrationWorkChain.get_protocol_inputs(protocol, inputs.get('calibration'))
-        builder.target_ev = orm.Float(quartz['target_ev'])
-        builder.calibration_supercell = orm.List(calibration_supercell(quartz['supercell'], structure.supercell.value * LATTICE_CONSTANT))
+        quartz = QuartzCalibrationWorkChain.get_protocol_inputs(protocol, inputs.get('quartz'))
+        builder.quartz.target_ev = orm.Float(quartz['target_ev'])
+        builder.quartz.supercell = orm.List(calibration_supercell(quartz['supercell'], structure.supercell.value * LATTICE_CONSTANT))
         if train:
             training = TrainingWorkChain.get_builder_from_protocol(
                 codes['python'],
@@ -175,15 +168,10 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         xanes = {
             key: value for key, value in xanes.items() if key in SiteXanesWorkChain.spec().inputs and key not in ('structure', 'sites')
         }
-        inputs = {
-            'xanes': xanes,
-            'target_ev': self.inputs.target_ev,
-            'supercell': self.inputs.calibration_supercell,
-            'metadata': {'call_link_label': 'quartz_calibration'},
-        }
-        self.report(
-            f'computing the alpha-quartz calibration ({self.inputs.calibration_supercell.get_list()} cell) with the production settings'
-        )
+        inputs = AttributeDict(self.exposed_inputs(QuartzCalibrationWorkChain, namespace='quartz'))
+        inputs.xanes = xanes
+        inputs.metadata = {'call_link_label': 'quartz_calibration'}
+        self.report(f'computing the alpha-quartz calibration ({inputs.supercell.get_list()} cell) with the production settings')
         return ToContext(quartz=submit_once(self, QuartzCalibrationWorkChain, **inputs))
 
     def inspect_calibration(self):
