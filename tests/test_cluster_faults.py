@@ -134,6 +134,7 @@ def test_killed_daemon_resumes_while_slurm_keeps_the_jobs(production_cluster):
     queued = our_slurm_jobs()
     assert queued and kill_daemon(env['dir']) >= 3  # the arbiter and two workers
     time.sleep(5)
+    assert not progress(env, pk)['terminated']  # work was still pending when the daemon died
     recovered = env['sh'](BIN / 'siox', 'recover', '-p', env['name'], '--workers', '2').stdout
     assert 'started with 2 worker(s)' in recovered, recovered
     state = finish(env, pk)

@@ -69,7 +69,9 @@ def test_killed_daemon_resumes_without_losing_or_repeating_work(embedded_profile
         time.sleep(2)
     assert kill_daemon(tmp_path) >= 2  # the arbiter and at least one worker
     time.sleep(3)
-    # `siox recover`, not a bare `verdi daemon start`: see aiida_siox/cli/daemon_recovery.py
+    at_kill = progress()  # read from the storage: the daemon is dead
+    assert not at_kill['terminated'] and at_kill['sites_done'] < 3, at_kill  # work was still pending when it died
+    # `siox recover`, not a bare `verdi daemon start`: see aiida_siox/setup/daemon_recovery.py
     recovered = sh(BIN / 'siox', 'recover', '-p', name).stdout
     assert 'removed stale broker file' in recovered and 'started' in recovered, recovered
 

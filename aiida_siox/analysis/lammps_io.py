@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aiida_siox.analysis.structure_checks import MASSES
+
 SPECIES = ('Si', 'O')
-MASSES = {'Si': 28.0855, 'O': 15.9994}
 ATM_IN_BAR = 1.01325
 #: Columns of the thermo trace written by the script (``thermo.dat``).
 THERMO_COLUMNS = ('step', 'time_ps', 'temperature_K', 'pressure_bar', 'density_g_cm3', 'potential_energy_eV', 'volume_A3')

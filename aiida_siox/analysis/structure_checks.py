@@ -28,12 +28,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+from ase.data import atomic_masses, atomic_numbers
 from scipy.spatial import cKDTree
 
 from aiida_siox.analysis.rdf import coordination_label, coordinations
 
 AMU_G = 1.66053906660e-24
-MASSES = {'Si': 28.0855, 'O': 15.9994}
+#: Standard atomic masses (u) from ASE's table.
+MASSES = {symbol: float(atomic_masses[atomic_numbers[symbol]]) for symbol in ('Si', 'O')}
 #: Reference densities of the end members (g/cm3): a-Si and a-SiO2 (experiment, see docs/method.md).
 DENSITY_A_SI = 2.28
 DENSITY_A_SIO2 = 2.20

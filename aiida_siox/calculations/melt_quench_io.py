@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 
 from aiida_siox.analysis import lammps_io
+from aiida_siox.analysis.structure_checks import density, minimum_distance
 
 
 @calcfunction
@@ -64,15 +64,12 @@ def parse_melt_quench(initial_structure: orm.StructureData, **jobs: orm.Data) ->
         thermo.set_array(name, values)
 
     ase = structure.get_ase()
-    distances = ase.get_all_distances(mic=True)
-    np.fill_diagonal(distances, np.inf)
-    mass_g = ase.get_masses().sum() * 1.66053906660e-24
     wall_times = [
         jobs[key].get('compute_variables', {}).get('total_wall_time_seconds') for key in sorted(jobs) if key.startswith('results_')
     ]
     summary = {
-        'density_g_cm3': float(mass_g / (ase.get_volume() * 1e-24)),
-        'min_distance_A': float(distances.min()),
+        'density_g_cm3': density(ase.get_chemical_symbols(), ase.cell.array),
+        'min_distance_A': minimum_distance(ase.positions, ase.cell.array),
         'n_atoms': len(ase),
         'formula': ase.get_chemical_formula(),
         'final_temperature_K': float(trace['temperature_K'][-1]),
