@@ -138,6 +138,21 @@ def validation_of(structure) -> dict | None:
     return None
 
 
+def wall_time_lines(node) -> tuple[list[str], list[dict]]:
+    """The report's last section: wall time per stage (first start to last end of its jobs and workchains)."""
+    from aiida_siox.progress import format_seconds, pipeline_stages
+
+    stages = pipeline_stages(node)
+    lines = ['## Wall time per stage', '', '| stage | items done | failed | wall time |', '| --- | --- | --- | --- |']
+    numbers = []
+    for stage in stages:
+        lines.append(f'| {stage.name} | {stage.done}/{stage.total} | {stage.failed} | {format_seconds(stage.wall_seconds)} |')
+        numbers.append({'stage': stage.name, 'done': stage.done, 'failed': stage.failed, 'wall_seconds': stage.wall_seconds})
+    total = (node.mtime - node.ctime).total_seconds()
+    lines += ['', f'Pipeline (submission to end): {format_seconds(total)}; stages overlap where they run side by side.', '']
+    return lines, numbers
+
+
 def write_report(node, output: pathlib.Path) -> pathlib.Path:
     """Write ``report.md``, ``summary.json`` and PNGs for the workchain ``node`` into ``output``."""
     output.mkdir(parents=True, exist_ok=True)
@@ -218,6 +233,8 @@ def write_report(node, output: pathlib.Path) -> pathlib.Path:
         for name, plot in node.outputs.training.plots.items():
             (output / plot.filename).write_bytes(plot.get_content(mode='rb'))
             lines.append(f'![{name}]({plot.filename})')
+    stage_lines, summary['stages'] = wall_time_lines(node)
+    lines += stage_lines
     (output / 'summary.json').write_text(json.dumps(summary, indent=1, default=float))
     report = output / 'report.md'
     report.write_text('\n'.join(lines) + '\n')

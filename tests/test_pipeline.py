@@ -234,3 +234,12 @@ def test_demo_end_members_show_the_si0_to_si4_edge_shift(demo_end_members, tmp_p
     summary = json.loads((tmp_path / 'summary.json').read_text())
     assert summary['rdf_targets']['sigma_angstrom'] == pytest.approx(0.1)
     assert summary['rdf_targets']['max_g_raw'] > 3 * summary['rdf_targets']['max_g_broadened']
+    # the stages of the run, as `siox status` and the demo's live view show them, and the report's wall times
+    from aiida_siox.progress import pipeline_stages, remaining_seconds
+
+    stages = {stage.name: stage for stage in pipeline_stages(node)}
+    assert list(stages) == ['calibration', 'melt-quench', 'XANES sites', 'Bader', 'dataset']  # no training asked
+    assert (stages['melt-quench'].done, stages['XANES sites'].done, stages['Bader'].done) == (2, 4, 2)
+    assert all(stage.finished and stage.failed == 0 and stage.wall_seconds > 0 for stage in stages.values())
+    assert remaining_seconds(list(stages.values())) == 0.0
+    assert [row['stage'] for row in summary['stages']] == list(stages) and '## Wall time per stage' in report

@@ -39,18 +39,30 @@ def structures_command(identifier):
 @siox.command('status')
 @click.argument('identifier')
 @click.option('--sites', 'show_sites', is_flag=True, help='Also print one row per site.')
+@click.option('--watch', is_flag=True, help='Keep the stage table live until the workchain ends (Ctrl-C to leave).')
 @PROFILE
-def status_command(identifier, show_sites):
-    """Progress of a pipeline per structure and per XANES site: done, running, failed, waiting.
+def status_command(identifier, show_sites, watch):
+    """Progress of a pipeline: per stage (done/total, running, failed, wall time, estimate of what is left),
+    per structure and per XANES site.
 
     IDENTIFIER is the pk/UUID of a SiOxDatasetWorkChain, SiOxStructureWorkChain or SiteXanesWorkChain.
     Reruns made by `siox rerun-failed` are followed: a site shows its newest state.
     """
+    from rich.console import Console
     from tabulate import tabulate
 
+    from aiida_siox.cli.demo import follow
     from aiida_siox.cli.status import site_rows, structure_status_rows
+    from aiida_siox.graph import DATASET, STRUCTURE
+    from aiida_siox.progress import format_seconds, pipeline_stages, remaining_seconds, stage_table
 
     node = load_workflow_or_fail(identifier)
+    if node.process_type in (DATASET, STRUCTURE):
+        if watch and not node.is_terminated:
+            follow(node, click.echo)
+        stages = pipeline_stages(node)
+        left = '' if node.is_terminated else f', left ~{format_seconds(remaining_seconds(stages))}'
+        Console().print(stage_table(stages, f'Stages{left}'))
     state = node.process_state.value if node.process_state else 'created'
     click.echo(
         f'{node.process_label}<{node.pk}>: {state}' + (f' [{node.exit_status}] {node.exit_message or ""}' if node.is_terminated else '')

@@ -23,8 +23,8 @@ CONFIG_DIR = click.option(
 
 
 @exits_on(SetupError)
-def _setup(profile: str | None, production: bool, config_dir: pathlib.Path, no_pseudos: bool) -> dict:
-    result = setup_all(config_dir, profile, production, not no_pseudos, click.echo)
+def _setup(profile: str | None, production: bool, config_dir: pathlib.Path, no_pseudos: bool, no_warmup: bool = False) -> dict:
+    result = setup_all(config_dir, profile, production, not no_pseudos, click.echo, warm_bader=not no_warmup)
     click.secho(f'Ready: profile {result["profile"]}, codes {", ".join(c.full_label for c in result["codes"].values())}', fg='green')
     return result
 
@@ -34,16 +34,17 @@ def _setup(profile: str | None, production: bool, config_dir: pathlib.Path, no_p
 @click.option('--production', is_flag=True, help='PostgreSQL + RabbitMQ profile instead of the embedded SQLite + ZeroMQ one.')
 @CONFIG_DIR
 @click.option('--no-pseudos', is_flag=True, help='Skip generating the pseudopotential families.')
+@click.option('--no-warmup', is_flag=True, help="Skip compiling baderkit's kernels now (the first Bader job then does, ~2 min).")
 @click.pass_context
-def setup_command(context, profile, production, config_dir, no_pseudos):
+def setup_command(context, profile, production, config_dir, no_pseudos, no_warmup):
     """Create (or reuse) the profile, the localhost computer, the codes and the pseudopotential families.
 
     `siox setup production` is `siox setup --production`; `siox setup cluster --config FILE` adds an
     SSH + SLURM cluster to the current profile.
     """
-    context.obj = {'profile': profile, 'config_dir': config_dir, 'no_pseudos': no_pseudos}
+    context.obj = {'profile': profile, 'config_dir': config_dir, 'no_pseudos': no_pseudos, 'no_warmup': no_warmup}
     if context.invoked_subcommand is None:
-        _setup(profile, production, config_dir, no_pseudos)
+        _setup(profile, production, config_dir, no_pseudos, no_warmup)
 
 
 @setup_command.command('production')
@@ -53,7 +54,7 @@ def setup_production_command(obj):
 
     Server settings a long pipeline needs: docs/hpc.md (RabbitMQ consumer_timeout, daemon workers and slots).
     """
-    _setup(obj['profile'], True, obj['config_dir'], obj['no_pseudos'])
+    _setup(obj['profile'], True, obj['config_dir'], obj['no_pseudos'], obj['no_warmup'])
 
 
 @setup_command.command('cluster')

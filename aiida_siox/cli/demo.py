@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pathlib
 import time
-from collections import Counter
 from collections.abc import Callable
 
 from aiida_siox.setup.environment import verdi
@@ -32,25 +31,42 @@ def refresh_view() -> None:
     get_manager().get_profile_storage().get_session().commit()
 
 
-def progress_line(node) -> str:
-    """One-line summary of the jobs below ``node``: done / running / failed, and what runs now."""
-    from aiida import orm
+def follow(node, echo: Callable[[str], None], interval: float = 3.0) -> float:
+    """Show the pipeline's stages until ``node`` terminates: a live table on a terminal, a line per change
+    otherwise (logs, CI). Returns the elapsed seconds."""
+    from rich.console import Console
+    from rich.live import Live
 
-    states = Counter()
-    running = []
-    # CALL links are not followed by QueryBuilder's with_ancestors (data provenance only): walk the call tree.
-    for child in node.called_descendants:
-        if not isinstance(child, orm.CalcJobNode):
-            continue
-        if child.is_finished_ok:
-            states['done'] += 1
-        elif child.is_terminated:
-            states['failed'] += 1
-        else:
-            states['running'] += 1
-            running.append(child.process_label)
-    now = ', '.join(sorted(set(running))) or '-'
-    return f'jobs: {states["done"]} done, {states["running"]} active, {states["failed"]} failed | active: {now}'
+    from aiida_siox.progress import format_seconds, pipeline_stages, remaining_seconds, stage_table, summary_line
+
+    console = Console()
+    start = time.monotonic()
+
+    def title(stages) -> str:
+        elapsed, left = format_seconds(time.monotonic() - start), format_seconds(remaining_seconds(stages))
+        return f'{node.process_label}<{node.pk}>  elapsed {elapsed}, left ~{left}'
+
+    if console.is_terminal:
+        with Live(console=console, refresh_per_second=1, transient=False) as live:
+            while True:
+                refresh_view()
+                stages = pipeline_stages(node)
+                live.update(stage_table(stages, title(stages)))
+                if node.is_terminated:
+                    break
+                time.sleep(interval)
+    else:
+        last = ''
+        while True:
+            refresh_view()
+            line = summary_line(pipeline_stages(node))
+            if line != last:
+                echo(f'[{time.monotonic() - start:6.0f} s] {line}')
+                last = line
+            if node.is_terminated:
+                break
+            time.sleep(interval)
+    return time.monotonic() - start
 
 
 def run_demo(profile: str, codes: dict, compositions: list[float], seeds: list[int], protocol: str, output: pathlib.Path, echo) -> bool:
@@ -64,18 +80,7 @@ def run_demo(profile: str, codes: dict, compositions: list[float], seeds: list[i
     builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, compositions, seeds, protocol=protocol)
     node = submit(builder)
     echo(f'Submitted SiOxDatasetWorkChain <{node.pk}> ({protocol} protocol, x = {compositions}, seeds = {seeds})')
-    start, last = time.monotonic(), ''
-    while True:
-        refresh_view()
-        if node.is_terminated:
-            break
-        line = progress_line(node)
-        if line != last:
-            echo(f'[{time.monotonic() - start:6.0f} s] {line}')
-            last = line
-        time.sleep(3)
-    elapsed = time.monotonic() - start
-    echo(f'[{elapsed:6.0f} s] {progress_line(node)}')
+    elapsed = follow(node, echo)
     echo(f'Finished: exit status {node.exit_status} {node.exit_message or ""} after {elapsed:.0f} s')
     if 'dataset' in node.outputs:
         report = write_report(node, output)

@@ -254,8 +254,18 @@ def warn_about_consumer_timeout(echo: Callable[[str], None]) -> None:
         )
 
 
-def setup_all(config_dir: pathlib.Path, profile: str | None, production: bool, pseudos: bool, echo: Callable[[str], None]) -> dict:
-    """Profile, computer, codes and (optionally) pseudopotential families; safe to run any number of times."""
+def setup_all(
+    config_dir: pathlib.Path,
+    profile: str | None,
+    production: bool,
+    pseudos: bool,
+    echo: Callable[[str], None],
+    warm_bader: bool = True,
+) -> dict:
+    """Profile, computer, codes, (optionally) pseudopotential families and baderkit's compiled kernels.
+
+    Safe to run any number of times: what exists is reused.
+    """
     echo('Profile')
     name = ensure_profile(config_dir, profile, production, echo)
     if production:
@@ -269,4 +279,9 @@ def setup_all(config_dir: pathlib.Path, profile: str | None, production: bool, p
 
         echo('Pseudopotentials (ld1.x)')
         ensure_pseudo_families(codes['ld1'], echo)
+    if warm_bader:
+        from aiida_siox.setup.bader_warmup import warm_bader_cache
+
+        echo('Bader (numba)')
+        warm_bader_cache(codes['python'], echo)
     return {'profile': name, 'computer': computer, 'codes': codes}
