@@ -48,7 +48,7 @@ def test_pipeline_finishes_with_dataset_and_models(pipeline):
     assert set(training['plots']) == {'charge_parity', 'rdf_examples', 'windows', 'averaged'}
     metrics = training['metrics'].get_dict()
     assert metrics['n_train'] + metrics['n_test'] == n
-    assert metrics['averaged']['n_cells'] == 1 and metrics['charge']['ensemble_size'] == 3
+    assert metrics['averaged']['n_cells'] == 1 and metrics['charge']['ensemble_size'] == 2
     assert 'skipped' in metrics['cross_validation']['charge']  # 1 training site: no 2-fold cross-validation
 
 

@@ -85,7 +85,7 @@ def test_overrides_reach_the_child_they_name(siox_setup):
     assert ecutwfc(builder.structure.xanes) == 31.0 and ecutwfc(builder.structure.bader) == 30.0  # Bader keeps its own
     assert builder.structure.xanes.alignment.value == 'xch'
     assert builder.structure.bader.bader.tolerance.value == 0.2
-    assert builder.training.job.config['charge_epochs'] == 7 and builder.training.job.config['rdf_epochs'] == 300
+    assert builder.training.job.config['charge_epochs'] == 7 and builder.training.job.config['rdf_epochs'] == 40
 
 
 def test_job_options_reach_every_job(siox_setup):
