@@ -17,3 +17,20 @@ def siox_setup(aiida_profile):
     codes = ensure_codes(DEFAULT_CONFIG_DIR, computer, print)
     families = ensure_pseudo_families(codes['ld1'], print)
     return {'computer': computer, 'codes': codes, 'families': families}
+
+
+@pytest.fixture(autouse=True)
+def process_reports_reach_the_database():
+    """After a test that ran a `siox` command in process (CliRunner), put back the database log handler.
+
+    A command configures logging as a fresh `verdi` process does (aiida's verbosity option: no database
+    handler until a storage is loaded). The tests share one process and a loaded storage, so without this
+    the workchains of later tests would log their reports nowhere (`verdi process report` empty).
+    """
+    yield
+    from aiida.common import log
+
+    if log.CLI_ACTIVE:
+        log.CLI_ACTIVE = False
+        log.CLI_LOG_LEVEL = None
+        log.configure_logging(with_orm=True)
