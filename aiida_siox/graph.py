@@ -11,6 +11,9 @@ MELT_QUENCH = 'aiida.workflows:siox.melt_quench'
 SITE_XANES = 'aiida.workflows:siox.site_xanes'
 SITE_SPECTRUM = 'aiida.workflows:siox.site_spectrum'
 QUARTZ_CALIBRATION = 'aiida.workflows:siox.quartz_calibration'
+BADER = 'aiida.workflows:siox.bader'
+TRAINING = 'aiida.workflows:siox.training'
+ASSEMBLY = 'aiida.calculations:siox.assemble_dataset'
 
 #: Extras on SiteXanesWorkChain nodes: the newer run that reran this one's failed sites, and back.
 RERUN_BY, RERUN_OF = 'siox_rerun_by', 'siox_rerun_of'

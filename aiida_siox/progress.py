@@ -16,11 +16,9 @@ from datetime import datetime
 
 from aiida import orm
 
-from aiida_siox.graph import DATASET, MELT_QUENCH, QUARTZ_CALIBRATION, SITE_SPECTRUM, STRUCTURE
+from aiida_siox.graph import ASSEMBLY, BADER, DATASET, MELT_QUENCH, QUARTZ_CALIBRATION, SITE_SPECTRUM, STRUCTURE, TRAINING
+from aiida_siox.workflows.partial_success import PARTIAL_SUCCESS
 
-BADER = 'aiida.workflows:siox.bader'
-ASSEMBLY = 'aiida.calculations:siox.assemble_dataset'
-TRAINING = 'aiida.workflows:siox.training'
 #: (stage name, process type of one item of it) in pipeline order.
 STAGES = (
     ('calibration', SITE_SPECTRUM),
@@ -86,7 +84,7 @@ def _now(reference: datetime) -> datetime:
 
 def _state(process_state: str | None, exit_status: int | None) -> str:
     if process_state == 'finished':
-        return 'done' if exit_status in (0, 401) else 'failed'  # 401: partial success, its outputs are usable
+        return 'done' if exit_status in (0, PARTIAL_SUCCESS) else 'failed'  # partial success: its outputs are usable
     if process_state in ('excepted', 'killed'):
         return 'failed'
     return 'running'

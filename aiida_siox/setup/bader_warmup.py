@@ -20,8 +20,8 @@ import numpy as np
 WARMED_EXTRA = 'siox_bader_warmed'
 
 
-def synthetic_cubes(directory: Path) -> tuple[Path, Path]:
-    """Valence and all-electron cube files of a two-atom Si cell with Gaussian densities (a non-cubic grid)."""
+def synthetic_cubes(directory: Path):
+    """(atoms, valence cube, all-electron cube) of a two-atom Si cell with Gaussian densities (a non-cubic grid)."""
     from ase import Atoms
     from ase.io.cube import write_cube
 
@@ -38,7 +38,7 @@ def synthetic_cubes(directory: Path) -> tuple[Path, Path]:
     for path, data in zip(paths, (density, density * 1.5), strict=True):
         with path.open('w') as handle:
             write_cube(handle, atoms, data=data * 0.52917721067**3)  # cube files hold e/bohr^3
-    return paths
+    return atoms, *paths
 
 
 def warm_bader_cache(code, echo: Callable[[str], None] = print, force: bool = False) -> float | None:
@@ -53,16 +53,12 @@ def warm_bader_cache(code, echo: Callable[[str], None] = print, force: bool = Fa
         echo(f'  baderkit {baderkit_version} kernels: compiled on {code.computer.label} already')
         return None
     with tempfile.TemporaryDirectory() as directory:
-        valence, reference = synthetic_cubes(Path(directory))
+        atoms, valence, reference = synthetic_cubes(Path(directory))
         folders = {}
         for name, path in (('valence_density', valence), ('reference_density', reference)):
             folder = orm.FolderData()
             folder.base.repository.put_object_from_file(str(path), 'aiida.fileout')
             folders[name] = folder
-        from ase.io.cube import read_cube
-
-        with valence.open() as handle:
-            atoms = read_cube(handle)['atoms']
     echo(f'  baderkit {baderkit_version} kernels: compiling on {code.computer.label} (one tiny Bader job, ~2 min once) ...')
     start = time.perf_counter()
     _, node = run_get_node(
