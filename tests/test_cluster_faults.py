@@ -51,9 +51,12 @@ PROGRESS = """
 import json, sys
 from aiida import orm
 node = orm.load_node(int(sys.argv[1]))
-jobs = [n for n in node.called_descendants if isinstance(n, orm.CalcJobNode)]
+all_jobs = [n for n in node.called_descendants if isinstance(n, orm.CalcJobNode)]
+# a job stored by a launch that the kill cut short never runs: the engine marks it and launches it again
+jobs = [n for n in all_jobs if not n.base.extras.get('siox_never_started', False)]
 print(json.dumps({'terminated': node.is_terminated, 'exit_status': node.exit_status, 'exit_message': node.exit_message,
                   'jobs': [j.process_label for j in jobs], 'job_exit': [j.exit_status for j in jobs],
+                  'never_started': len(all_jobs) - len(jobs),
                   'detail': [(j.pk, j.process_label, j.exit_status, j.caller.process_label, j.caller.pk, j.get_job_id(),
                               str(j.ctime)) for j in jobs],
                   'outputs': sorted(node.outputs.aligned_spectra) if 'aligned_spectra' in node.outputs else []}))

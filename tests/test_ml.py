@@ -10,7 +10,8 @@ import torch
 from aiida_siox.ml import baseline, evaluation, inputs, splits
 from aiida_siox.ml.models import stacked_model
 from aiida_siox.ml.prediction import load_model, predict_spectrum, read_spectrum_file
-from aiida_siox.ml.study import Study, StudyInterrupted, check_config
+from aiida_siox.ml.study import Study, StudyInterrupted
+from aiida_siox.ml.study_config import check_config
 from aiida_siox.ml.synthetic import synthetic_dataset
 from aiida_siox.ml.trainer import StackedTrainer, TrainSettings, predict
 

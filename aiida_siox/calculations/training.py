@@ -18,7 +18,7 @@ from aiida.common.datastructures import CalcInfo, CodeInfo
 from aiida.engine import CalcJob
 
 import aiida_siox.ml
-from aiida_siox.ml import study
+from aiida_siox.ml import study_config
 
 ML_PACKAGE = Path(aiida_siox.ml.__file__).parent
 DATASET_ARRAYS = ('spectra', 'energy', 'charge', 'rdf', 'r', 'n_o', 'x', 'seed')
@@ -44,7 +44,7 @@ class TrainingCalculation(CalcJob):
             valid_type=orm.Dict,
             default=lambda: orm.Dict({}),
             validator=_validate_config,
-            help='Overrides of aiida_siox.ml.study.DEFAULTS.',
+            help='Overrides of aiida_siox.ml.study_config.DEFAULTS.',
         )
         spec.input('checkpoint', valid_type=orm.SinglefileData, required=False, help='Continue an interrupted study.')
         spec.inputs['metadata']['options']['parser_name'].default = 'siox.training'
@@ -106,7 +106,7 @@ def _validate_config(value, _):
     if value is None:
         return None
     try:
-        study.check_config(value.get_dict())
+        study_config.check_config(value.get_dict())
     except ValueError as exception:
         return f'training config: {exception}'
     return None

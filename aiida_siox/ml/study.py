@@ -7,16 +7,12 @@ limit (``max_seconds``) comes the stage in progress is saved mid-way too. Runnin
 with that checkpoint continues where it stopped and gives the same numbers as an uninterrupted
 run (on CPU, where torch is deterministic).
 
-Paper mode (:meth:`Study.paper`) does what the paper did, beside our ensemble: a random split by
-site, per target a k-fold cross-validation over a grid of learning rates with early stopping on
-the held-out fold, then one network retrained on all training rows for the mean best epoch of the
-chosen rate, tested once.
+Paper mode (:mod:`aiida_siox.ml.paper_mode`) does what the paper did, beside our ensemble. The
+settings and their checks: :mod:`aiida_siox.ml.study_config`.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,44 +25,12 @@ from .baseline import DESCRIPTORS, LinearBaseline, spectrum_descriptors
 from .grid import ML_GRID
 from .inputs import normalisation_scale, normalise
 from .models import StackedMLP, pick_device, stacked_model
+from .paper_mode import PaperMode
 from .splits import cell_groups, kfold, train_test_split
+from .study_config import TARGETS, check_config, member_splits, train_settings
 from .trainer import StackedTrainer, TrainSettings, predict
 
-DEFAULTS = {
-    'seed': 0,
-    'split': 'site',  # 'site' (the paper's random split) or 'cell' (whole cells on one side)
-    'test_fraction': 0.2,
-    'validation_fraction': 0.1,
-    'learning_rate': 1e-3,
-    'batch_size': 128,
-    'charge_epochs': 271,
-    'rdf_epochs': 583,
-    'patience': 50,
-    'ensemble_size': 5,
-    'cv_folds': 5,  # 0: no cross-validation
-    'cv_learning_rates': [1e-3],
-    'normalisation': 'global',
-    'augment_shift_ev': 0.0,
-    'augment_broadening_ev': 0.0,
-    'augment_noise': 0.0,
-    'windows': True,
-    'device': 'auto',
-    'max_seconds': 0,  # 0: no limit; else checkpoint and stop after that long
-    # paper mode: also train as the paper did (one network per target, tuned by CV, random site split)
-    'paper_mode': False,
-    'paper_cv_folds': 5,
-    'paper_learning_rates': [3e-4, 1e-3, 3e-3],
-    'paper_charge_max_epochs': 1000,  # caps of the CV's early stopping; the retraining runs the CV's epochs
-    'paper_rdf_max_epochs': 1500,
-}
-TARGETS = ('charge', 'rdf')
 MODEL_FORMAT = 'siox-model-1'
-
-
-def _finite(value: float) -> float | None:
-    """A float, or None (JSON null) for a diverged (infinite or NaN) score."""
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 class StudyInterrupted(Exception):
@@ -88,70 +52,7 @@ class StudyState:
         return cls(completed=data['completed'], current=data['current'])
 
 
-def check_config(config: dict) -> dict:
-    """Defaults filled in; unknown keys and impossible values refused with the key's name."""
-    unknown = sorted(set(config) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f'unknown training settings: {", ".join(unknown)}; known: {", ".join(DEFAULTS)}')
-    config = {**DEFAULTS, **config}
-    if config['split'] not in ('site', 'cell'):
-        raise ValueError(f"split must be 'site' or 'cell', got {config['split']!r}")
-    for key in ('charge_epochs', 'rdf_epochs', 'batch_size', 'ensemble_size', 'patience'):
-        if int(config[key]) < 1:
-            raise ValueError(f'{key} must be at least 1, got {config[key]}')
-    if config['cv_folds'] == 1 or config['cv_folds'] < 0:
-        raise ValueError(f'cv_folds must be 0 (off) or at least 2, got {config["cv_folds"]}')
-    _check_paper_config(config)
-    return config
-
-
-def _is_integer(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_paper_config(config: dict) -> None:
-    """The paper-mode keys (checked whether or not paper mode is on: a typo fails at submission)."""
-    if not isinstance(config['paper_mode'], bool):
-        raise ValueError(f'paper_mode must be true or false, got {config["paper_mode"]!r}')
-    folds = config['paper_cv_folds']
-    if not _is_integer(folds) or folds < 2:
-        raise ValueError(f'paper_cv_folds must be an integer of at least 2 (the paper: 5), got {folds!r}')
-    rates = config['paper_learning_rates']
-    if not isinstance(rates, list | tuple) or not rates:
-        raise ValueError(f'paper_learning_rates must be a non-empty list of learning rates, got {rates!r}')
-    for rate in rates:
-        if not isinstance(rate, numbers.Real) or isinstance(rate, bool) or not math.isfinite(rate) or rate <= 0:
-            raise ValueError(f'paper_learning_rates must hold positive numbers, got {rate!r} in {rates!r}')
-    for key in ('paper_charge_max_epochs', 'paper_rdf_max_epochs'):
-        if not _is_integer(config[key]) or config[key] < 1:
-            raise ValueError(f'{key} must be a positive integer, got {config[key]!r}')
-
-
-def _settings(config: dict, target: str, seed: int, learning_rate: float | None = None) -> TrainSettings:
-    return TrainSettings(
-        epochs=int(config[f'{target}_epochs']),
-        learning_rate=float(learning_rate or config['learning_rate']),
-        batch_size=int(config['batch_size']),
-        patience=int(config['patience']),
-        seed=seed,
-        augment_shift_ev=float(config['augment_shift_ev']),
-        augment_broadening_ev=float(config['augment_broadening_ev']),
-        augment_noise=float(config['augment_noise']),
-    )
-
-
-def _member_splits(rows: np.ndarray, n_members: int, fraction: float, seed: int) -> tuple[list, list]:
-    """Per member, its own random validation rows (``fraction`` of ``rows``; none below 10 rows)."""
-    fits, validations = [], []
-    for member in range(n_members):
-        order = np.random.default_rng(seed + 1000 * member).permutation(rows)
-        n_val = round(fraction * len(rows)) if len(rows) >= 10 else 0
-        validations.append(np.sort(order[:n_val]))
-        fits.append(np.sort(order[n_val:]))
-    return fits, validations
-
-
-class Study:
+class Study(PaperMode):
     """One dataset, one configuration: the stages and their results."""
 
     def __init__(self, data: dict, config: dict, log: Callable[[str], None] = print, state: StudyState | None = None):
@@ -248,7 +149,7 @@ class Study:
         validations = [self.train_rows[val] for _, val in folds]
         candidates = []
         for i, learning_rate in enumerate(self.config['cv_learning_rates']):
-            settings = _settings(self.config, target, int(self.config['seed']) + 17 * (i + 1), learning_rate)
+            settings = train_settings(self.config, target, int(self.config['seed']) + 17 * (i + 1), learning_rate)
             result = self._stage(
                 f'cv_{target}_lr{i}', self._trainer(f'cv {target} lr={learning_rate:g}', target, fits, validations, settings)
             )
@@ -268,10 +169,10 @@ class Study:
 
     def ensemble(self, target: str, learning_rate: float) -> tuple[dict, StackedMLP, np.ndarray]:
         """The final ``ensemble_size`` members on all training rows; (result, model, (M, N, out) predictions)."""
-        fits, validations = _member_splits(
+        fits, validations = member_splits(
             self.train_rows, int(self.config['ensemble_size']), float(self.config['validation_fraction']), int(self.config['seed'])
         )
-        settings = _settings(self.config, target, int(self.config['seed']), learning_rate)
+        settings = train_settings(self.config, target, int(self.config['seed']), learning_rate)
         result = self._stage(f'final_{target}', self._trainer(f'{target} ensemble', target, fits, validations, settings))
         model = self.model_from(result)
         return result, model, predict(model, self.inputs)
@@ -279,8 +180,8 @@ class Study:
     def windows(self, target: str, learning_rate: float) -> dict:
         """One model per sub-window (inputs outside the window zeroed), all windows trained together."""
         masks = evaluation.window_masks(self.energy)
-        fits, validations = _member_splits(self.train_rows, 1, float(self.config['validation_fraction']), int(self.config['seed']))
-        settings = _settings(self.config, target, int(self.config['seed']) + 7, learning_rate)
+        fits, validations = member_splits(self.train_rows, 1, float(self.config['validation_fraction']), int(self.config['seed']))
+        settings = train_settings(self.config, target, int(self.config['seed']) + 7, learning_rate)
         mask_tensor = torch.from_numpy(np.stack(list(masks.values())))
         result = self._stage(
             f'windows_{target}',
@@ -318,131 +219,6 @@ class Study:
         ordered = np.sort(site_rmse[test])
         section['per_site_rmse_test'] = {'best': float(ordered[0]), 'median': float(np.median(ordered)), 'worst': float(ordered[-1])}
         return section, site_rmse
-
-    # -- paper mode -----------------------------------------------------------------------------
-
-    def paper_cross_validation(self, target: str) -> dict:
-        """k folds (by site) over the paper's training rows x the learning-rate grid, in one stacked run.
-
-        Member ``i * k + f`` is learning rate ``i`` on fold ``f``: it learns from the other folds and
-        stops early on fold ``f`` (at most ``paper_<target>_max_epochs``). Chosen: the rate with the
-        lowest mean fold RMSE (the first of equals); epochs: the mean of its folds' best epochs,
-        rounded half up.
-        """
-        k = int(self.config['paper_cv_folds'])
-        rates = [float(rate) for rate in self.config['paper_learning_rates']]
-        max_epochs = int(self.config[f'paper_{target}_max_epochs'])
-        rows = self.paper_train_rows
-        folds = kfold(len(rows), k, int(self.config['seed']))
-        fits = [rows[fit] for fit, _ in folds] * len(rates)
-        validations = [rows[val] for _, val in folds] * len(rates)
-        settings = TrainSettings(
-            epochs=max_epochs,
-            batch_size=int(self.config['batch_size']),
-            patience=int(self.config['patience']),
-            seed=int(self.config['seed']) + 101,
-            member_learning_rates=tuple(rate for rate in rates for _ in range(k)),
-        )
-        result = self._stage(
-            f'paper_cv_{target}',
-            self._trainer(f'paper cv {target}', target, fits, validations, settings, inputs=self.paper_inputs),
-        )
-        fold_rmse = np.sqrt(np.asarray(result['best_loss'], float)).reshape(len(rates), k)
-        best_epochs = np.asarray(result['best_epoch'], int).reshape(len(rates), k)
-        mean_rmse = fold_rmse.mean(axis=1)
-        chosen = int(np.argmin(np.where(np.isfinite(mean_rmse), mean_rmse, np.inf)))
-        epochs = max(1, math.floor(best_epochs[chosen].mean() + 0.5))
-        candidates = [
-            {
-                'learning_rate': rate,
-                'rmse_mean': _finite(mean_rmse[i]),
-                'rmse_std': _finite(fold_rmse[i].std()),
-                'fold_rmse': [_finite(value) for value in fold_rmse[i]],
-                'best_epochs': best_epochs[i].tolist(),
-            }
-            for i, rate in enumerate(rates)
-        ]
-        return {
-            'folds': k,
-            'by': 'site',
-            'max_epochs': max_epochs,
-            'patience': int(self.config['patience']),
-            'candidates': candidates,
-            'learning_rate': rates[chosen],
-            'epochs': epochs,
-            'seconds': result['seconds'],
-        }
-
-    def paper_final(self, target: str, learning_rate: float, epochs: int) -> tuple[dict, np.ndarray]:
-        """One network on all of the paper's training rows for exactly ``epochs`` epochs (no validation
-        rows, no early stopping: the last epoch's weights); (stage result, (N, out) prediction)."""
-        settings = TrainSettings(
-            epochs=epochs,
-            learning_rate=learning_rate,
-            batch_size=int(self.config['batch_size']),
-            patience=int(self.config['patience']),
-            seed=int(self.config['seed']) + 202,
-            early_stopping=False,
-        )
-        rows = self.paper_train_rows
-        result = self._stage(
-            f'paper_final_{target}',
-            self._trainer(f'paper {target}', target, [rows], [rows[:0]], settings, inputs=self.paper_inputs),
-        )
-        return result, predict(self.model_from(result), self.paper_inputs)[0]
-
-    def paper(self, metrics: dict) -> tuple[dict, dict, dict]:
-        """The paper's way, per target, beside the ensemble of ``metrics``: (section, predictions, model files)."""
-        train, test = self.paper_train_rows, self.paper_test_rows
-        same_rows = bool(np.array_equal(test, self.test_rows))
-        section: dict = {
-            'split': 'site',
-            'test_fraction': float(self.config['test_fraction']),
-            'seed': int(self.config['seed']),
-            'n_train': len(train),
-            'n_test': len(test),
-            'same_rows_as_ensemble': same_rows,
-        }
-        k = int(self.config['paper_cv_folds'])
-        if len(train) < k:
-            reason = f'{k}-fold cross-validation needs at least {k} training rows, got {len(train)}'
-            self.log(f'paper mode skipped: {reason}')
-            return {**section, 'skipped': reason}, {}, {}
-        predictions = {'paper_is_test': np.isin(np.arange(len(self.charge)), test)}
-        models = {}
-        for target in TARGETS:
-            cv = self.paper_cross_validation(target)
-            self.log(f'paper {target}: learning rate {cv["learning_rate"]:g}, {cv["epochs"]} epochs (from {k}-fold CV)')
-            result, prediction = self.paper_final(target, cv['learning_rate'], cv['epochs'])
-            if target == 'charge':
-                prediction = prediction[:, 0]
-            entry = {
-                'cross_validation': cv,
-                'learning_rate': cv['learning_rate'],
-                'epochs': cv['epochs'],
-                'epochs_run': result['epochs_run'],
-                'seconds': cv['seconds'] + result['seconds'],
-            }
-            scores, site_rmse = self.scores(target, prediction, train, test)
-            entry.update(scores)
-            section[target] = entry
-            if target == 'charge':
-                predictions['paper_charge'] = prediction
-            else:
-                predictions['paper_rdf_site_rmse'] = site_rmse
-            models[f'paper_{target}'] = self.model_file(target, result, entry, variant='paper')
-        section['beside_ensemble'] = {
-            'same_test_rows': same_rows,
-            **{
-                key: {'paper': section[target]['test'][score], 'ensemble': metrics[target]['test'][score]}
-                for key, target, score in (
-                    ('charge_rmse_test', 'charge', 'rmse'),
-                    ('charge_r2_test', 'charge', 'r2'),
-                    ('rdf_rmse_test', 'rdf', 'rmse'),
-                )
-            },
-        }
-        return section, predictions, models
 
     def baseline(self) -> tuple[dict, np.ndarray]:
         features = spectrum_descriptors(self.energy, self.spectra)

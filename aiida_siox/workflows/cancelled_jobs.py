@@ -17,6 +17,8 @@ from aiida import orm
 from aiida.engine import ProcessHandlerReport, process_handler
 from aiida.plugins import WorkflowFactory
 
+from aiida_siox.workflows.launch import LaunchOnceRestartMixin
+
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
 XspectraBaseWorkChain = WorkflowFactory('xspec.xspectra.base')
 
@@ -52,7 +54,7 @@ def _retry_cancelled(workchain, calculation) -> ProcessHandlerReport | None:
     return ProcessHandlerReport(do_break=True)
 
 
-class CancelTolerantPwBaseWorkChain(PwBaseWorkChain):
+class CancelTolerantPwBaseWorkChain(LaunchOnceRestartMixin, PwBaseWorkChain):
     """``PwBaseWorkChain`` that runs a scheduler-cancelled pw.x job again from scratch."""
 
     @process_handler(priority=700)
@@ -61,7 +63,7 @@ class CancelTolerantPwBaseWorkChain(PwBaseWorkChain):
         return _retry_cancelled(self, calculation)
 
 
-class CancelTolerantXspectraBaseWorkChain(XspectraBaseWorkChain):
+class CancelTolerantXspectraBaseWorkChain(LaunchOnceRestartMixin, XspectraBaseWorkChain):
     """``XspectraBaseWorkChain`` that runs a scheduler-cancelled xspectra.x job again from scratch."""
 
     @process_handler(priority=700)

@@ -26,6 +26,7 @@ from aiida_siox.analysis import lammps_io
 from aiida_siox.calculations.melt_quench_io import parse_melt_quench, prepare_melt_quench, prepare_melt_quench_resume
 from aiida_siox.calculations.structure_validation import validate_quenched_structure
 from aiida_siox.protocols.inputs import mpi_options, protocol_file
+from aiida_siox.workflows.launch import LaunchOnceRestartMixin
 
 LammpsRawCalculation = CalculationFactory('lammps.raw')
 DEFAULT_TERSOFF = pathlib.Path('/usr/share/lammps/potentials/SiO.tersoff')
@@ -48,7 +49,7 @@ def validate_structure(value: orm.StructureData, _) -> str | None:
     return None
 
 
-class MeltQuenchWorkChain(ProtocolMixin, BaseRestartWorkChain):
+class MeltQuenchWorkChain(LaunchOnceRestartMixin, ProtocolMixin, BaseRestartWorkChain):
     """Heat to the melt temperature, hold, cool linearly to ~1 K, minimise the cell at 1 atm, validate."""
 
     _process_class = LammpsRawCalculation

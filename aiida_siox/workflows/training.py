@@ -15,9 +15,10 @@ from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.calculations.training import TrainingCalculation
 from aiida_siox.protocols.inputs import protocol_file, serial_options
+from aiida_siox.workflows.launch import LaunchOnceRestartMixin
 
 
-class TrainingWorkChain(ProtocolMixin, BaseRestartWorkChain):
+class TrainingWorkChain(LaunchOnceRestartMixin, ProtocolMixin, BaseRestartWorkChain):
     """Run :class:`TrainingCalculation`; on a time limit, continue from its checkpoint."""
 
     _process_class = TrainingCalculation
