@@ -212,10 +212,10 @@ def demo_end_members(protocol_builder):
 def test_demo_end_members_show_the_si0_to_si4_edge_shift(demo_end_members, tmp_path):
     """Issue check (d): the x = 2 mean spectrum's onset lies well above x = 0's, and the report says so.
 
-    Measured on these toy cells (20-27 atoms, Gamma only, 2 sites per cell): 3.01 eV. The issue asks for
-    4-7.5 eV (experiment ~5-6 eV; 64-atom c-Si / 36-atom quartz give 5.08 eV in bench_alignment.py):
-    the toy cells' k-sampling is the suspect, see the issue 14 note. The bound below guards the sign
-    and the size of the chemical shift until the demo's cells meet the issue's range.
+    Measured on these toy cells (20-27 atoms, Gamma only, 2 sites per cell, xe0 mid-gap): 4.20 eV, in
+    two fresh `siox demo` runs (session 8 and 9 notes); it was 8.4 eV before xspectra's own energy zero
+    entered the alignment. The issue's range is 4-7.5 eV (experiment ~5-6 eV; 64-atom c-Si / 36-atom
+    quartz give 5.08 eV in bench_alignment.py).
     """
     from aiida_siox.analysis.structure_averages import onsets_by_composition
     from aiida_siox.report import write_report
@@ -226,7 +226,7 @@ def test_demo_end_members_show_the_si0_to_si4_edge_shift(demo_end_members, tmp_p
     assert not results['manifest']['missing']
     onsets = onsets_by_composition(dataset.get_array('x'), dataset.get_array('energy'), dataset.get_array('spectra'))
     shift = onsets[2.0]['onset_ev'] - onsets[0.0]['onset_ev']
-    assert 2.5 <= shift <= 7.5, f'x = 0 -> x = 2 onset shift {shift:.2f} eV'
+    assert 4.0 <= shift <= 7.5, f'x = 0 -> x = 2 onset shift {shift:.2f} eV'
     report = write_report(node, tmp_path).read_text()
     assert f'Si(0) -> Si(4+) edge shift (x = 0 -> x = 2): **{shift:.2f} eV**' in report
     assert (tmp_path / 'mean_spectra.png').read_bytes()[:4] == b'\x89PNG'

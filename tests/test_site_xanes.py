@@ -5,6 +5,7 @@ result. The Si(0)/Si(4+) chemical shift with a real calibration is tests/test_al
 Cells: alpha-quartz (9 atoms, 3 Si4+ sites) and c-Si (8-atom cubic cell, Si0 sites), `fast` protocol.
 """
 
+import contextlib
 import itertools
 
 import numpy as np
@@ -97,13 +98,39 @@ def test_rerun_failed_computes_only_the_failed_site(quartz_with_failed_site, aii
     assert status.exit_code == 0 and 'Failed sites' not in status.output and 'reused from an earlier run' in status.output
 
 
+class _Counter:
+    count = 0
+
+
+@contextlib.contextmanager
+def count_sql_statements():
+    """Count the SQL statements the profile's storage executes inside the block."""
+    from aiida.manage import get_manager
+    from sqlalchemy import event
+
+    engine = get_manager().get_profile_storage().get_session().bind
+    counter = _Counter()
+
+    def count(*_args, **_kwargs) -> None:
+        counter.count += 1
+
+    event.listen(engine, 'before_cursor_execute', count)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, 'before_cursor_execute', count)
+
+
 def test_provenance_names_structure_site_and_alignment(quartz_with_failed_site, aiida_profile):
     from aiida_siox.cli import siox
     from aiida_siox.provenance import spectrum_provenance
 
     results, node = quartz_with_failed_site
     spectrum = results['aligned_spectra']['site_2']
-    chain = spectrum_provenance(spectrum)
+    with count_sql_statements() as statements:
+        chain = spectrum_provenance(spectrum)
+    # One batched query per level of the chain (a walk through node.inputs.<label> made ~470 statements).
+    assert statements.count <= 25, statements.count
     assert chain['site'] == {'index': 2, 'n_o': 4, 'n_si': 0, 'class': '[SiO4]'}
     assert chain['structure']['uuid'] == node.inputs.structure.uuid
     assert chain['alignment']['calibration_constant_ev'] == 1900.0
