@@ -31,6 +31,16 @@ class ProvenanceError(ValueError):
     """The node is not something whose origin this module knows how to trace."""
 
 
+def _ids(pks: list[int]) -> dict:
+    """A QueryBuilder filter on node ids, as equalities.
+
+    Not ``{'in': pks}``: aiida's SQLite storage writes ``IN`` as a ``json_each`` subquery, and SQLite
+    then starts a two-hop join from the link table's type index instead of the node's primary key
+    (95 ms vs 6 ms per query on a profile of 377,000 nodes).
+    """
+    return {'or': [{'==': pk} for pk in pks]}
+
+
 def _linked(
     pks: list[int], direction: str, link_types: tuple[LinkType, ...] = (), labels: tuple[str, ...] = ()
 ) -> dict[int, dict[str, orm.Node]]:
@@ -38,20 +48,18 @@ def _linked(
 
     ``direction`` 'in' gives the nodes linked into each node (its inputs, or its creator), 'out' the
     nodes it links to. A walk through ``node.inputs.<label>`` makes one query per step; this module
-    batches each level of the chain instead, so one spectrum's provenance costs ~15 queries whatever
+    batches each level of the chain instead, so one spectrum's provenance costs ~10 queries whatever
     the size of the profile.
     """
-    edge_filters: dict = {}
-    if link_types:
-        edge_filters['type'] = {'in': [link_type.value for link_type in link_types]}
-    if labels:
-        edge_filters['label'] = {'in': list(labels)}
-    query = orm.QueryBuilder().append(orm.Node, filters={'id': {'in': list(pks)}}, tag='node', project='id')
+    wanted_types = {link_type.value for link_type in link_types}
+    query = orm.QueryBuilder().append(orm.Node, filters={'id': _ids(list(pks))}, tag='node', project='id')
     relation = {'with_outgoing': 'node'} if direction == 'in' else {'with_incoming': 'node'}
-    query.append(orm.Node, project='*', edge_filters=edge_filters, edge_project='label', **relation)
+    query.append(orm.Node, project='*', edge_project=['type', 'label'], **relation)
     linked: dict[int, dict[str, orm.Node]] = {pk: {} for pk in pks}
-    for pk, node, label in query.iterall():
-        linked[pk][label] = node
+    for pk, node, link_type, label in query.iterall():
+        # Link type and label are checked here, not in SQL: see _made_by.
+        if (not wanted_types or link_type in wanted_types) and (not labels or label in labels):
+            linked[pk][label] = node
     return linked
 
 
@@ -62,12 +70,19 @@ def _creators(nodes: list[orm.Data]) -> dict[int, orm.ProcessNode | None]:
 
 
 def _made_by(nodes: list[orm.Data]) -> dict[int, tuple[orm.ProcessNode | None, dict[str, orm.Node]]]:
-    """The creator of each data node and the creator's inputs by link label, in ONE query."""
-    query = orm.QueryBuilder().append(orm.Data, filters={'id': {'in': [node.pk for node in nodes]}}, tag='data', project='id')
-    query.append(orm.ProcessNode, with_outgoing='data', edge_filters={'type': LinkType.CREATE.value}, tag='creator', project='*')
+    """The creator of each data node and the creator's inputs by link label, in ONE query.
+
+    The link type is checked here, not in SQL: with a filter on it SQLite starts the join from the
+    link table's type index and reads every CREATE link of the profile (1.2 s vs 14 ms at 377,000
+    nodes). A data node's other incoming links are RETURN links of workchains.
+    """
+    query = orm.QueryBuilder().append(orm.Node, filters={'id': _ids([node.pk for node in nodes])}, tag='data', project='id')
+    query.append(orm.Node, with_outgoing='data', tag='creator', project='*', edge_project='type')
     query.append(orm.Node, with_outgoing='creator', project='*', edge_project='label', outerjoin=True)
     found: dict[int, tuple[orm.ProcessNode | None, dict[str, orm.Node]]] = {node.pk: (None, {}) for node in nodes}
-    for pk, creator, node, label in query.iterall():
+    for pk, creator, node, link_type, label in query.iterall():  # edge projections come last
+        if link_type != LinkType.CREATE.value:
+            continue
         inputs = found[pk][1]
         if node is not None:
             inputs[label] = node

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pathlib
 from importlib import resources
+from typing import ClassVar
 
 from aiida import orm
+from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 #: Default job options for the MPI codes on the local machine (2 MPI ranks); clusters override them.
 LOCAL_OPTIONS = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2}, 'withmpi': True, 'max_wallclock_seconds': 3600}
@@ -16,6 +18,16 @@ SERIAL_OPTIONS = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1
 def protocol_file(name: str) -> pathlib.Path:
     """Path of the YAML protocol file ``name`` shipped in this package."""
     return pathlib.Path(str(resources.files('aiida_siox.protocols') / name))
+
+
+class SioxProtocolMixin(ProtocolMixin):
+    """aiida-quantumespresso's ``ProtocolMixin`` reading the YAML file ``_protocol_file`` shipped in this package."""
+
+    _protocol_file: ClassVar[str]
+
+    @classmethod
+    def get_protocol_filepath(cls) -> pathlib.Path:
+        return protocol_file(cls._protocol_file)
 
 
 def mpi_options(options: dict | None = None) -> dict:

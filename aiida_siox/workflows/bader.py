@@ -6,10 +6,9 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
 from aiida.plugins import CalculationFactory
-from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.calculations.bader import BaderCalculation
-from aiida_siox.protocols.inputs import mpi_options, protocol_file, pw_scf_inputs, require_codes, serial_options
+from aiida_siox.protocols.inputs import SioxProtocolMixin, mpi_options, pw_scf_inputs, require_codes, serial_options
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
@@ -20,8 +19,10 @@ PpCalculation = CalculationFactory('quantumespresso.pp')
 DENSITIES = {'valence': 0, 'reference': 21}
 
 
-class BaderWorkChain(ProtocolMixin, WorkChain):
+class BaderWorkChain(SioxProtocolMixin, WorkChain):
     """Per-atom Bader charges of one structure, in the atom order of the input structure."""
+
+    _protocol_file = 'bader.yaml'
 
     @classmethod
     def define(cls, spec):
@@ -36,10 +37,6 @@ class BaderWorkChain(ProtocolMixin, WorkChain):
         spec.exit_code(400, 'ERROR_SCF_FAILED', message='The PAW ground-state SCF failed with exit status {status}.')
         spec.exit_code(410, 'ERROR_PP_FAILED', message='pp.x failed for the {density} density with exit status {status}.')
         spec.exit_code(420, 'ERROR_BADER_FAILED', message='The Bader job failed: {message}')
-
-    @classmethod
-    def get_protocol_filepath(cls):
-        return protocol_file('bader.yaml')
 
     @classmethod
     def get_builder_from_protocol(

@@ -12,10 +12,9 @@ import pathlib
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_, while_
-from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.calculations.dataset import assemble_dataset, structure_averages
-from aiida_siox.protocols.inputs import protocol_file, require_codes
+from aiida_siox.protocols.inputs import SioxProtocolMixin, require_codes
 from aiida_siox.protocols.inputs import serial_options as serial_options_for
 from aiida_siox.structures.builder import LATTICE_CONSTANT
 from aiida_siox.workflows.assembly import assembly_inputs
@@ -55,8 +54,10 @@ def validate_calibration_form(inputs, _):
         )
 
 
-class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
+class SiOxDatasetWorkChain(SioxProtocolMixin, WorkChain):
     """Compositions x seeds -> melt-quench -> XANES, Bader, RDFs -> dataset -> training."""
+
+    _protocol_file = 'dataset.yaml'
 
     @classmethod
     def define(cls, spec):
@@ -95,10 +96,6 @@ class SiOxDatasetWorkChain(ProtocolMixin, WorkChain):
         )
         spec.exit_code(402, 'ERROR_ALL_STRUCTURES_FAILED', message='Every structure failed.')
         spec.exit_code(410, 'ERROR_TRAINING_FAILED', message='The training job failed with exit status {status}.')
-
-    @classmethod
-    def get_protocol_filepath(cls) -> pathlib.Path:
-        return protocol_file('dataset.yaml')
 
     @classmethod
     def get_builder_from_protocol(

@@ -20,12 +20,11 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 from aiida.plugins import CalculationFactory
-from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.analysis import lammps_io
 from aiida_siox.calculations.melt_quench_io import parse_melt_quench, prepare_melt_quench, prepare_melt_quench_resume
 from aiida_siox.calculations.structure_validation import validate_quenched_structure
-from aiida_siox.protocols.inputs import mpi_options, protocol_file
+from aiida_siox.protocols.inputs import SioxProtocolMixin, mpi_options
 from aiida_siox.workflows.launch import LaunchOnceRestartMixin
 
 LammpsRawCalculation = CalculationFactory('lammps.raw')
@@ -49,10 +48,12 @@ def validate_structure(value: orm.StructureData, _) -> str | None:
     return None
 
 
-class MeltQuenchWorkChain(LaunchOnceRestartMixin, ProtocolMixin, BaseRestartWorkChain):
+class MeltQuenchWorkChain(LaunchOnceRestartMixin, SioxProtocolMixin, BaseRestartWorkChain):
     """Heat to the melt temperature, hold, cool linearly to ~1 K, minimise the cell at 1 atm, validate."""
 
     _process_class = LammpsRawCalculation
+
+    _protocol_file = 'melt_quench.yaml'
 
     @classmethod
     def define(cls, spec):
@@ -86,10 +87,6 @@ class MeltQuenchWorkChain(LaunchOnceRestartMixin, ProtocolMixin, BaseRestartWork
             'ERROR_NO_PROGRESS',
             message='A resumed job was interrupted again before its next restart file (step {step}): raise the wall time.',
         )
-
-    @classmethod
-    def get_protocol_filepath(cls) -> pathlib.Path:
-        return protocol_file('melt_quench.yaml')
 
     @classmethod
     def get_builder_from_protocol(

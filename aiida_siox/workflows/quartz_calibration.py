@@ -13,12 +13,11 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
-from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.analysis.spectrum import QUARTZ_MAIN_PEAK_EV
 from aiida_siox.calculations.spectra import quartz_calibration
 from aiida_siox.calculations.structure_edit import alpha_quartz
-from aiida_siox.protocols.inputs import protocol_file
+from aiida_siox.protocols.inputs import SioxProtocolMixin
 from aiida_siox.structures.quartz import quartz_supercell_for
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
@@ -39,8 +38,10 @@ def calibration_supercell(setting: str | list[int], production_cell_length: floa
     return [int(n) for n in setting]
 
 
-class QuartzCalibrationWorkChain(ProtocolMixin, WorkChain):
+class QuartzCalibrationWorkChain(SioxProtocolMixin, WorkChain):
     """Compute alpha-quartz with the given settings and derive the calibration constant C."""
+
+    _protocol_file = 'quartz_calibration.yaml'
 
     @classmethod
     def define(cls, spec):
@@ -60,10 +61,6 @@ class QuartzCalibrationWorkChain(ProtocolMixin, WorkChain):
         )
         spec.output('quartz_spectrum', valid_type=orm.XyData)
         spec.exit_code(400, 'ERROR_QUARTZ_FAILED', message='The alpha-quartz XANES run failed with exit status {status}.')
-
-    @classmethod
-    def get_protocol_filepath(cls):
-        return protocol_file('quartz_calibration.yaml')
 
     @classmethod
     def get_builder_from_protocol(

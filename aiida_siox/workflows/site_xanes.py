@@ -16,11 +16,10 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_, while_
-from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.calculations.spectra import align_site_spectrum
 from aiida_siox.graph import SITE
-from aiida_siox.protocols.inputs import kpoints_mesh, mpi_options, protocol_file, pw_scf_inputs, require_codes
+from aiida_siox.protocols.inputs import SioxProtocolMixin, kpoints_mesh, mpi_options, pw_scf_inputs, require_codes
 from aiida_siox.workflows.alignment import fch_alignment_of
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.launch import submit_once
@@ -64,8 +63,10 @@ def merge_nested(base: dict, update: dict) -> dict:
     return merged
 
 
-class SiteXanesWorkChain(ProtocolMixin, WorkChain):
+class SiteXanesWorkChain(SioxProtocolMixin, WorkChain):
     """Ground-state SCF + throttled, failure-tolerant fan-out of per-site spectra."""
+
+    _protocol_file = 'site_xanes.yaml'
 
     @classmethod
     def define(cls, spec):
@@ -118,10 +119,6 @@ class SiteXanesWorkChain(ProtocolMixin, WorkChain):
             PARTIAL_SUCCESS, 'WARNING_SOME_SITES_FAILED', message='{failed} of {total} sites failed; the others are in the outputs.'
         )
         spec.exit_code(402, 'ERROR_ALL_SITES_FAILED', message='All {total} sites failed.')
-
-    @classmethod
-    def get_protocol_filepath(cls):
-        return protocol_file('site_xanes.yaml')
 
     @classmethod
     def get_builder_from_protocol(

@@ -10,13 +10,12 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
-from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.analysis.rdf import RDF_SIGMA
 from aiida_siox.calculations.dataset import site_rdfs
 from aiida_siox.calculations.structure_builder import build_amorphous_seed
 from aiida_siox.calculations.structure_edit import select_sites
-from aiida_siox.protocols.inputs import protocol_file, require_codes
+from aiida_siox.protocols.inputs import SioxProtocolMixin, require_codes
 from aiida_siox.workflows.bader import BaderWorkChain
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
@@ -24,8 +23,10 @@ from aiida_siox.workflows.partial_success import has_usable_outputs
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 
-class SiOxStructureWorkChain(ProtocolMixin, WorkChain):
+class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
     """All per-structure stages for one (x, seed)."""
+
+    _protocol_file = 'structure.yaml'
 
     @classmethod
     def define(cls, spec):
@@ -54,10 +55,6 @@ class SiOxStructureWorkChain(ProtocolMixin, WorkChain):
         spec.exit_code(403, 'ERROR_STRUCTURE_INVALID', message='The quenched structure failed validation, skipped: {reasons}')
         spec.exit_code(410, 'ERROR_XANES_FAILED', message='XANES failed for every site (exit status {status}).')
         spec.exit_code(420, 'ERROR_BADER_FAILED', message='The Bader stage failed with exit status {status}.')
-
-    @classmethod
-    def get_protocol_filepath(cls):
-        return protocol_file('structure.yaml')
 
     @classmethod
     def get_builder_from_protocol(

@@ -11,17 +11,18 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
-from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 from aiida_siox.calculations.training import TrainingCalculation
-from aiida_siox.protocols.inputs import protocol_file, serial_options
+from aiida_siox.protocols.inputs import SioxProtocolMixin, serial_options
 from aiida_siox.workflows.launch import LaunchOnceRestartMixin
 
 
-class TrainingWorkChain(LaunchOnceRestartMixin, ProtocolMixin, BaseRestartWorkChain):
+class TrainingWorkChain(LaunchOnceRestartMixin, SioxProtocolMixin, BaseRestartWorkChain):
     """Run :class:`TrainingCalculation`; on a time limit, continue from its checkpoint."""
 
     _process_class = TrainingCalculation
+
+    _protocol_file = 'training.yaml'
 
     @classmethod
     def define(cls, spec):
@@ -34,10 +35,6 @@ class TrainingWorkChain(LaunchOnceRestartMixin, ProtocolMixin, BaseRestartWorkCh
             cls.results,
         )
         spec.exit_code(410, 'ERROR_TRAINING_SCRIPT', message='The training script failed: {message}')
-
-    @classmethod
-    def get_protocol_filepath(cls):
-        return protocol_file('training.yaml')
 
     @classmethod
     def get_builder_from_protocol(
