@@ -27,7 +27,13 @@ def old_graph(aiida_profile):
     with get_format().open(ARCHIVE, 'r') as reader:
         query = reader.querybuilder().append(orm.WorkflowNode, filters={'process_type': 'aiida.workflows:siox.site_xanes'}, project='uuid')
         uuids = query.all(flat=True)
+    computers_before = {computer.uuid for computer in orm.Computer.collection.all()}
     import_archive(ARCHIVE)
+    # The archive's computer is called localhost: imported into a profile without one, it would become the
+    # localhost of every later test (its work directory, its 13 jobs). Give it a name of its own.
+    for computer in orm.Computer.collection.all():
+        if computer.uuid not in computers_before:
+            computer.label = f'pre-e0-archive-{computer.label}'
     nodes = [orm.load_node(uuid) for uuid in uuids]
     runs = [node for node in nodes if 'calibration' in node.inputs and 'aligned_spectra' in node.outputs]
     assert len(runs) == 1
