@@ -158,3 +158,37 @@ def test_calibration_of_another_form_is_refused_before_any_job(xanes_inputs):
         assert node.exit_status == SiteXanesWorkChain.exit_codes.ERROR_CALIBRATION_MISMATCH.status
         assert 'siox realign' in node.exit_message
     assert orm.QueryBuilder().append(orm.CalcJobNode).count() == before
+
+
+def test_three_polarisations_in_one_job_give_the_three_jobs_spectra(quartz_with_failed_site):
+    """XspectraPolarisationsCalculation on the core-hole SCF of quartz site 2: one job, three xspectra.x
+    runs, and each spectrum and energy zero equal to the separate job of that polarisation."""
+    from aiida_siox.calculations.xspectra_polarisations import XspectraPolarisationsCalculation
+
+    _, node = quartz_with_failed_site
+    site = next(n for n in node.called if n.process_label == 'SiteSpectrumWorkChain' and n.inputs.site.value == 2)
+    separate = {
+        job.inputs.parameters['INPUT_XSPECTRA']['xepsilon'].index(1.0): job
+        for job in site.called_descendants
+        if job.process_label == 'XspectraCalculation' and job.is_finished_ok
+    }
+    assert sorted(separate) == [0, 1, 2]
+    model = separate[0]
+    inputs = {label: model.inputs[label] for label in ('code', 'parameters', 'parent_folder', 'core_wfc_data', 'kpoints')}
+    results, job = run_get_node(
+        XspectraPolarisationsCalculation, **inputs, metadata={'options': {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2}}}
+    )
+    assert job.is_finished_ok, (job.exit_status, job.exit_message)
+    assert sorted(results['spectra']) == ['x', 'y', 'z']
+    for axis, name in enumerate('xyz'):
+        reference = separate[axis].outputs.spectra
+        spectrum = results['spectra'][name]
+        assert np.allclose(spectrum.get_x()[1], reference.get_x()[1])
+        assert np.allclose(spectrum.get_y()[0][1], reference.get_y()[0][1], rtol=1e-6, atol=1e-12), name
+        assert results['output_parameters']['polarisations'][name]['xepsilon'] == [float(axis == i) for i in range(3)]
+    reference = model.outputs.output_parameters
+    shared = [key for key in ('energy_zero', 'fermi_energy', 'core_level_energy') if key in reference.keys()]
+    assert shared and all(float(results['output_parameters'][key]) == pytest.approx(float(reference[key])) for key in shared)
+    # one job: its submit script runs xspectra.x three times, each with its own input
+    script = job.base.repository.get_object_content('_aiidasubmit.sh')
+    assert [f'aiida_{name}.in' in script for name in 'xyz'] == [True] * 3 and script.count('xspectra.x') == 3
