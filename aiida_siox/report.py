@@ -108,6 +108,23 @@ def rdf_broadening_line(dataset, manifest: dict) -> tuple[str, dict]:
     return line, numbers
 
 
+def training_cost_lines(metrics: dict) -> list[str]:
+    """The training job's fixed cost (start, imports, data load) apart from its time per epoch."""
+    fixed = metrics.get('fixed_cost')
+    if not fixed:
+        return []  # a job from before the fixed cost was recorded
+    start = 'n/a' if fixed['start_seconds'] is None else f'{fixed["start_seconds"]:.1f} s'
+    epochs = ', '.join(
+        f'{target} {metrics[target]["epochs_run"]} epochs x {1e3 * metrics[target]["seconds_per_epoch"]:.0f} ms'
+        for target in ('charge', 'rdf')
+        if 'seconds_per_epoch' in metrics.get(target, {})
+    )
+    return [
+        f'- job fixed cost: interpreter start {start}, imports {fixed["imports_seconds"]:.1f} s, '
+        f'data load {fixed["data_load_seconds"]:.2f} s; ensembles: {epochs}'
+    ]
+
+
 def paper_mode_lines(metrics: dict) -> list[str]:
     """The paper-mode results (one network per target, 5-fold CV) beside the ensemble's, when they were computed."""
     paper = metrics.get('paper')
@@ -220,6 +237,7 @@ def write_report(node, output: pathlib.Path) -> pathlib.Path:
             '',
             f'- device {metrics["device"]}, {metrics["n_train"]} train / {metrics["n_test"]} test sites, '
             f'{metrics["training_seconds"]:.1f} s',
+            *training_cost_lines(metrics),
             f'- charge RMSE train {metrics["charge_rmse_train"]:.3f} e, test {metrics["charge_rmse_test"]:.3f} e '
             f'(R2 test {metrics["charge_r2_test"] if metrics["charge_r2_test"] is None else round(metrics["charge_r2_test"], 3)})',
             f'- RDF RMSE train {metrics["rdf_rmse_train"]:.3f}, test {metrics["rdf_rmse_test"]:.3f}',

@@ -473,3 +473,18 @@ def test_paper_mode_defaults_and_too_few_rows():
     assert 'paper_is_test' not in predictions
     metrics, _, models = Study(synthetic_dataset(10, 2, seed=5), {**small, 'paper_mode': False}, log=lambda _: None).run()
     assert 'paper' not in metrics and 'paper_charge_rmse_test' not in metrics and set(models) == {'charge', 'rdf'}
+
+
+def test_report_gives_the_training_jobs_fixed_cost_apart_from_its_epochs():
+    from aiida_siox.report import training_cost_lines
+
+    metrics = {
+        'fixed_cost': {'start_seconds': 0.04, 'imports_seconds': 1.23, 'data_load_seconds': 0.004},
+        'charge': {'epochs_run': 40, 'seconds_per_epoch': 0.0101},
+        'rdf': {'epochs_run': 40, 'seconds_per_epoch': 0.027},
+    }
+    assert training_cost_lines(metrics) == [
+        '- job fixed cost: interpreter start 0.0 s, imports 1.2 s, data load 0.00 s; ensembles: charge 40 epochs x 10 ms, '
+        'rdf 40 epochs x 27 ms'
+    ]
+    assert training_cost_lines({'charge': {}, 'rdf': {}}) == []  # a job from before the fixed cost was recorded

@@ -58,6 +58,11 @@ def test_time_limit_restarts_from_the_checkpoint(interrupted_training):
     assert metrics['resumed'] is True and metrics['n_rows'] == 160
     assert metrics['charge']['test']['rmse'] < 0.5  # learned something: the class spacing is 0.8 e
     assert set(results['plots']) == {'charge_parity', 'rdf_examples', 'windows', 'averaged'}
+    # the last job's fixed cost, apart from the time per epoch: torch's import alone takes well over 0.1 s
+    fixed = metrics['fixed_cost']
+    assert fixed['imports_seconds'] > 0.1 and fixed['start_seconds'] is not None and 0 <= fixed['start_seconds'] < 30
+    assert 0 < fixed['data_load_seconds'] < fixed['imports_seconds']
+    assert 0 < metrics['charge']['seconds_per_epoch'] < metrics['charge']['seconds']
 
 
 def test_a_failing_script_stops_with_its_message(siox_setup):

@@ -288,6 +288,7 @@ class Study(PaperMode):
                 'epochs_run': result['epochs_run'],
                 'best_epoch': result['best_epoch'],
                 'seconds': result['seconds'],
+                'seconds_per_epoch': result['seconds'] / max(result['epochs_run'], 1),
             }
             scores, site_rmse = self.scores(target, mean, self.train_rows, test)
             section.update(scores)

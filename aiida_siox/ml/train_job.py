@@ -11,15 +11,19 @@ saved in ``checkpoint.pt`` and a job started with that file next to it continues
 
 from __future__ import annotations
 
-import json
-import os
-import sys
+import time
 
-import numpy as np
-import torch
+_MODULE_START = time.perf_counter()  # before numpy and torch: their import is part of the job's fixed cost
 
-from .plots import write_plots
-from .study import Study, StudyInterrupted, StudyState
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from .plots import write_plots  # noqa: E402
+from .study import Study, StudyInterrupted, StudyState  # noqa: E402
 
 CHECKPOINT = 'checkpoint.pt'
 ERROR_FILE = 'error.txt'
@@ -30,11 +34,35 @@ def _log(message: str) -> None:
     print(message, flush=True)
 
 
+def seconds_since_process_start() -> float | None:
+    """Seconds since this process started (Linux: /proc), None where that cannot be read."""
+    try:
+        with open('/proc/self/stat') as handle:
+            start_ticks = float(handle.read().rsplit(')', 1)[1].split()[19])
+        with open('/proc/uptime') as handle:
+            uptime = float(handle.read().split()[0])
+        return max(uptime - start_ticks / os.sysconf('SC_CLK_TCK'), 0.0)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+#: The job's fixed cost before any data: interpreter start and the imports of numpy, torch and the study.
+_IMPORTED = time.perf_counter()
+_SINCE_START_AT_IMPORT = seconds_since_process_start()
+
+
 def main(dataset_path: str, config_path: str) -> int:
+    load_start = time.perf_counter()
     with open(config_path) as handle:
         config = json.load(handle)
     with np.load(dataset_path) as archive:
         data = {name: archive[name] for name in archive.files}
+    imports = _IMPORTED - _MODULE_START
+    fixed_cost = {
+        'start_seconds': None if _SINCE_START_AT_IMPORT is None else max(_SINCE_START_AT_IMPORT - imports, 0.0),
+        'imports_seconds': imports,
+        'data_load_seconds': time.perf_counter() - load_start,
+    }
     state = None
     if os.path.exists(CHECKPOINT):
         state = StudyState.from_dict(torch.load(CHECKPOINT, weights_only=False))
@@ -47,6 +75,7 @@ def main(dataset_path: str, config_path: str) -> int:
         _log(f'{interruption}: saved {CHECKPOINT}')
         return EXIT_INTERRUPTED
     metrics['resumed'] = state is not None
+    metrics['fixed_cost'] = fixed_cost
     with open('metrics.json', 'w') as handle:
         json.dump(metrics, handle, indent=1)
     for target, content in models.items():
