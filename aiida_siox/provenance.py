@@ -1,7 +1,7 @@
 """Where a spectrum came from: the chain from an aligned (or raw) spectrum back to composition and seed.
 
-The walk follows creator links only (one query each), so it costs a few dozen queries whatever the
-size of the profile:
+The walk fetches one level of the chain per query (a data node's creator together with the
+creator's inputs), so it costs about ten queries whatever the size of the profile:
 
     aligned --align_site_spectrum--> raw, alignment (form, E0, Delta-SCF[, XCH terms]), calibration
     raw --isotropic_site_spectrum--> xspectra x/y/z, ground-state SCF, core-hole SCF
@@ -94,7 +94,7 @@ def _calc_summaries(calcs: dict[str, orm.CalcJobNode], inputs: dict[int, dict[st
     """Code, version, parameters and pseudopotentials of several calculations, given their inputs (two queries)."""
     pks = [calc.pk for calc in calcs.values()]
     outputs = _linked(pks, 'out', (LinkType.CREATE,), ('output_parameters',))
-    pseudos = [node for links in inputs.values() for label, node in links.items() if label.startswith('pseudos__')]
+    pseudos = list({node.pk: node for links in inputs.values() for label, node in links.items() if label.startswith('pseudos__')}.values())
     pseudo_creators = _creators(pseudos) if pseudos else {}
     codes: dict[int, dict] = {}
     for links in inputs.values():
@@ -143,7 +143,8 @@ def _origin_of_structure(structure: orm.StructureData) -> dict:
         md_links = _linked([md.pk], 'out', (LinkType.CALL_CALC,))[md.pk]
         jobs = sorted((n for n in md_links.values() if n.process_label == 'LammpsRawCalculation'), key=lambda n: n.pk)
         first_job = _linked([jobs[0].pk], 'in', (LinkType.INPUT_CALC,), ('code',))[jobs[0].pk] if jobs else {}
-        parameters = md.inputs.parameters.get_dict() if 'parameters' in md.inputs else {}
+        md_inputs = _linked([md.pk], 'in', (LinkType.INPUT_WORK,), ('parameters',))[md.pk]
+        parameters = md_inputs['parameters'].get_dict() if 'parameters' in md_inputs else {}
         origin['melt_quench'] = {
             'pk': md.pk,
             'uuid': md.uuid,
@@ -198,14 +199,14 @@ def _spectrum_provenance(spectrum: orm.XyData) -> dict:
     else:
         raw, average_inputs = spectrum, inputs
         result['spectrum']['kind'] = 'raw'
-    terms = {
-        'ground_state_scf': 'ground_parameters',
-        'core_hole_scf': 'core_hole_parameters',
-        **{f'xspectra_{pol}': f'spectrum_{pol}' for pol in ('x', 'y', 'z')},
+    job_outputs = {  # the job behind each input of the powder average, by the output it made
+        'ground_state_scf': average_inputs['ground_parameters'],
+        'core_hole_scf': average_inputs['core_hole_parameters'],
+        **{f'xspectra_{pol}': average_inputs[f'spectrum_{pol}'] for pol in ('x', 'y', 'z')},
     }
-    made_by = _made_by([average_inputs[label] for label in terms.values()])
-    jobs = {name: made_by[average_inputs[label].pk][0] for name, label in terms.items()}
-    job_inputs = {made_by[average_inputs[label].pk][0].pk: made_by[average_inputs[label].pk][1] for label in terms.values()}
+    made_by = _made_by(list(job_outputs.values()))
+    jobs = {name: made_by[output.pk][0] for name, output in job_outputs.items()}
+    job_inputs = {made_by[output.pk][0].pk: made_by[output.pk][1] for output in job_outputs.values()}
     result['raw_spectrum'] = {'pk': raw.pk, 'uuid': raw.uuid}
     result.setdefault('alignment', {})['delta_scf_ev'] = float(
         average_inputs['core_hole_parameters']['energy'] - average_inputs['ground_parameters']['energy']

@@ -70,6 +70,10 @@ class XspectraPolarisationsCalculation(XspectraCalculation):
     def prepare_for_submission(self, folder) -> CalcInfo:
         """One input file and one ``codes_info`` entry per polarisation, run in sequence."""
         calcinfo = super().prepare_for_submission(folder)
+        # the parent's single run (aiida.in -> aiida.out, xanes.dat) is replaced by one run per polarisation
+        folder.remove_path(self.inputs.metadata.options.input_filename)
+        single_run_files = {self.inputs.metadata.options.output_filename, self._Spectrum_FILENAME}
+        calcinfo.retrieve_list = [name for name in calcinfo.retrieve_list if name not in single_run_files]
         parameters = _uppercase_dict(self.inputs.parameters.get_dict(), dict_name='parameters')
         parameters = {name: _lowercase_dict(values, dict_name=name) for name, values in parameters.items()}
         template, codes_info = calcinfo.codes_info[0], []
