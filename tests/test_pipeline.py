@@ -186,7 +186,7 @@ def test_run_again_with_a_new_composition_computes_only_the_new_one(pipeline, pr
     assert second.exit_status in (0, 401), second.exit_message
     by_x = {n.inputs.x.value: n for n in second.called if n.process_class is SiOxStructureWorkChain}
     cached_part = [n for n in by_x[1.0].called_descendants if isinstance(n, orm.CalcJobNode)]
-    assert len(cached_part) >= 8  # LAMMPS, ground + core-hole SCFs, xspectra, PAW SCF, pp.x, Bader
+    assert len(cached_part) >= 7  # LAMMPS, ground + core-hole SCFs, xspectra (x, y, z), PAW SCF, pp.x, Bader
     fresh = [f'{n.process_label}<{n.pk}>' for n in cached_part if not n.base.caching.is_created_from_cache]
     assert not fresh, f'computed again: {fresh}'
     new_part = [n for n in by_x[0.0].called_descendants if isinstance(n, orm.CalcJobNode)]
@@ -196,7 +196,7 @@ def test_run_again_with_a_new_composition_computes_only_the_new_one(pipeline, pr
         for n in second.called_descendants
         if isinstance(n, orm.CalcJobNode) and n not in cached_part + new_part and n.process_label != 'TrainingCalculation'
     ]
-    assert len(calibration_jobs) >= 5  # quartz: ground + core-hole SCFs, three xspectra; all from the cache
+    assert len(calibration_jobs) == 3  # quartz: ground + core-hole SCFs, one xspectra job; all from the cache
     assert all(n.base.caching.is_created_from_cache for n in calibration_jobs), [n.process_label for n in calibration_jobs]
     x = again['dataset'].get_array('x')
     assert np.array_equal(again['dataset'].get_array('spectra')[x == 1.0], results['dataset'].get_array('spectra'))

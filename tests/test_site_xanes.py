@@ -89,7 +89,7 @@ def test_rerun_failed_computes_only_the_failed_site(quartz_with_failed_site, aii
     called = [n.process_label for n in rerun.called]
     assert called == ['SiteSpectrumWorkChain']  # no ground-state SCF, one site
     new_calcs = orm.QueryBuilder().append(orm.CalcJobNode).count() - pw_calcs_before
-    assert new_calcs == 4  # one core-hole pw.x + three xspectra.x
+    assert new_calcs == 2  # one core-hole pw.x + one xspectra job (x, y, z)
 
     rows = site_rows(node)  # follows the rerun: the newest state of every site
     assert {row['site']: (row['state'], row['xanes']) for row in rows} == {s: ('done', rerun.pk) for s in (0, 1, 2)}
@@ -161,34 +161,35 @@ def test_calibration_of_another_form_is_refused_before_any_job(xanes_inputs):
 
 
 def test_three_polarisations_in_one_job_give_the_three_jobs_spectra(quartz_with_failed_site):
-    """XspectraPolarisationsCalculation on the core-hole SCF of quartz site 2: one job, three xspectra.x
-    runs, and each spectrum and energy zero equal to the separate job of that polarisation."""
-    from aiida_siox.calculations.xspectra_polarisations import XspectraPolarisationsCalculation
+    """The site's one xspectra job (XspectraPolarisationsCalculation: three xspectra.x runs) against
+    three separate xspectra.x jobs on the same core-hole SCF of quartz site 2: the same spectra and
+    energy zero, and the site ran two jobs in all (core-hole pw.x + one xspectra job)."""
+    from aiida.plugins import CalculationFactory
 
+    XspectraCalculation = CalculationFactory('xspec.xspectra')
     _, node = quartz_with_failed_site
     site = next(n for n in node.called if n.process_label == 'SiteSpectrumWorkChain' and n.inputs.site.value == 2)
-    separate = {
-        job.inputs.parameters['INPUT_XSPECTRA']['xepsilon'].index(1.0): job
-        for job in site.called_descendants
-        if job.process_label == 'XspectraCalculation' and job.is_finished_ok
-    }
-    assert sorted(separate) == [0, 1, 2]
-    model = separate[0]
-    inputs = {label: model.inputs[label] for label in ('code', 'parameters', 'parent_folder', 'core_wfc_data', 'kpoints')}
-    results, job = run_get_node(
-        XspectraPolarisationsCalculation, **inputs, metadata={'options': {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2}}}
-    )
-    assert job.is_finished_ok, (job.exit_status, job.exit_message)
-    assert sorted(results['spectra']) == ['x', 'y', 'z']
-    for axis, name in enumerate('xyz'):
-        reference = separate[axis].outputs.spectra
-        spectrum = results['spectra'][name]
-        assert np.allclose(spectrum.get_x()[1], reference.get_x()[1])
-        assert np.allclose(spectrum.get_y()[0][1], reference.get_y()[0][1], rtol=1e-6, atol=1e-12), name
-        assert results['output_parameters']['polarisations'][name]['xepsilon'] == [float(axis == i) for i in range(3)]
-    reference = model.outputs.output_parameters
-    shared = [key for key in ('energy_zero', 'fermi_energy', 'core_level_energy') if key in reference.keys()]
-    assert shared and all(float(results['output_parameters'][key]) == pytest.approx(float(reference[key])) for key in shared)
+    jobs = sorted(n.process_label for n in site.called_descendants if isinstance(n, orm.CalcJobNode))
+    assert jobs == ['PwCalculation', 'XspectraPolarisationsCalculation'], jobs
+    job = next(n for n in site.called_descendants if n.process_label == 'XspectraPolarisationsCalculation')
+    assert job.is_finished_ok and sorted(job.outputs.spectra) == ['x', 'y', 'z']
+    raw = site.outputs.raw.creator
+    assert {raw.inputs[f'spectrum_{name}'].uuid for name in 'xyz'} == {job.outputs.spectra[name].uuid for name in 'xyz'}
     # one job: its submit script runs xspectra.x three times, each with its own input
     script = job.base.repository.get_object_content('_aiidasubmit.sh')
     assert [f'aiida_{name}.in' in script for name in 'xyz'] == [True] * 3 and script.count('xspectra.x') == 3
+
+    options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2}}
+    for axis, name in enumerate('xyz'):
+        parameters = job.inputs.parameters.get_dict()
+        parameters['INPUT_XSPECTRA']['xepsilon'] = [float(axis == i) for i in range(3)]
+        inputs = {label: job.inputs[label] for label in ('code', 'parent_folder', 'core_wfc_data', 'kpoints')}
+        results, separate = run_get_node(XspectraCalculation, **inputs, parameters=orm.Dict(parameters), metadata={'options': options})
+        assert separate.is_finished_ok, (separate.exit_status, separate.exit_message)
+        reference, spectrum = results['spectra'], job.outputs.spectra[name]
+        assert np.allclose(spectrum.get_x()[1], reference.get_x()[1])
+        assert np.allclose(spectrum.get_y()[0][1], reference.get_y()[0][1], rtol=1e-6, atol=1e-12), name
+        assert job.outputs.output_parameters['polarisations'][name]['xepsilon'] == parameters['INPUT_XSPECTRA']['xepsilon']
+        printed = results['output_parameters']
+        shared = [key for key in ('energy_zero', 'fermi_energy', 'core_level_energy') if key in printed.keys()]
+        assert shared and all(float(job.outputs.output_parameters[key]) == pytest.approx(float(printed[key])) for key in shared)
