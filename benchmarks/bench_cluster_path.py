@@ -7,8 +7,8 @@
 For each alpha-quartz supercell (`fast` protocol, site 0, fixed calibration) one SiteXanesWorkChain
 runs in this process on the `localhost` codes (core.local + core.direct) and one on the `cluster`
 codes (core.ssh to 127.0.0.1 + core.slurm on this machine), alternating, `--rounds` times each.
-The site's wall time is its SiteSpectrumWorkChain's ctime -> mtime (4 jobs: core-hole pw.x and
-xspectra.x x, y, z). Printed: both times, their ratio, and the extra seconds per job of the cluster
+The site's wall time is its SiteSpectrumWorkChain's ctime -> mtime (2 jobs: core-hole pw.x and
+one xspectra.x job for x, y, z). Printed: both times, their ratio, and the extra seconds per job of the cluster
 path (SSH connections, sbatch, squeue polls at the computer's poll interval, job start by slurmd).
 Same process, interleaved rounds: machine noise affects both paths alike.
 
@@ -28,7 +28,7 @@ import statistics
 def site_seconds(node) -> tuple[float, int]:
     """Wall time of the site (s) and the number of jobs it ran."""
     site = next(n for n in node.called if n.process_label == 'SiteSpectrumWorkChain')
-    jobs = [n for n in site.called_descendants if n.process_label in ('PwCalculation', 'XspectraCalculation')]
+    jobs = [n for n in site.called_descendants if n.process_label in ('PwCalculation', 'XspectraPolarisationsCalculation')]
     return (site.mtime - site.ctime).total_seconds(), len(jobs)
 
 

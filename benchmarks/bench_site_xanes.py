@@ -1,17 +1,20 @@
 """Per-site XANES wall time through the engine against the same pw.x + xspectra.x inputs run by hand.
 
-    .venv/bin/python benchmarks/bench_site_xanes.py --profile siox
+    .venv/bin/python benchmarks/bench_site_xanes.py [--profile siox]
+
+Without a usable profile it makes one as `siox setup` does (embedded profile, localhost computer,
+codes and pseudopotential families), so it runs on a clean clone after README's set-up.
 
 Cells: the 9-atom alpha-quartz cell and the `fast` protocol's own amorphous cell (x = 1, seed 1,
 its random start melt-quenched with the fast MD schedule), the `fast` protocol's settings, the first
 Si site, on the profile's localhost codes and pseudopotential families (run `siox setup` first).
 
 For each cell: one SiteXanesWorkChain with a fixed calibration runs the ground-state SCF and one
-site (core-hole SCF + xspectra x, y, z) in this process; the site's wall time is its
+site (core-hole SCF, then one xspectra job for x, y, z) in this process; the site's wall time is its
 SiteSpectrumWorkChain's ctime -> mtime. Then the core-hole SCF and the three xspectra runs are
 repeated by hand with plain `mpirun` on copies of the exact input files the engine wrote
-(aiida.in, pseudo/, the core wavefunction), in a temporary directory, one after another as the
-workchain runs them, with the same MPI ranks. The ratio engine / by hand is the orchestration
+(aiida.in, pseudo/, aiida_x/y/z.in, the core wavefunction), in a temporary directory, one after
+another as the workchain runs them, with the same MPI ranks. The ratio engine / by hand is the orchestration
 overhead. Both runs happen in the same process, back to back, so machine noise affects both alike.
 Last line: `site xanes engine/bare: quartz9 A.AA, amorphous B.BB (N atoms)`.
 """
@@ -29,23 +32,23 @@ import time
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 
-def run_by_hand(core_hole_calc, xspectra_calcs, mpiprocs: int) -> float:
-    """Wall time (s) of the site's four jobs re-run by hand from the engine's own input files."""
+def run_by_hand(core_hole_calc, xspectra_calc, mpiprocs: int) -> float:
+    """Wall time (s) of the site's pw.x run and three xspectra.x runs, by hand from the engine's own input files."""
     mpirun = ['mpirun', '--allow-run-as-root', '-np', str(mpiprocs)]
     with tempfile.TemporaryDirectory() as workdir:
         path = pathlib.Path(workdir)
         source = pathlib.Path(core_hole_calc.outputs.remote_folder.get_remote_path())
         shutil.copy(source / 'aiida.in', path / 'aiida.in')
         shutil.copytree(source / 'pseudo', path / 'pseudo')
+        remote = pathlib.Path(xspectra_calc.outputs.remote_folder.get_remote_path())
         start = time.perf_counter()
         with open(path / 'pw.out', 'w') as out:
             subprocess.run([*mpirun, 'pw.x', '-in', 'aiida.in'], cwd=path, stdout=out, check=True)
-        for calc in xspectra_calcs:
-            remote = pathlib.Path(calc.outputs.remote_folder.get_remote_path())
-            shutil.copy(remote / 'aiida.in', path / 'xspectra.in')
-            shutil.copy(remote / 'stdout', path / 'stdout')  # the core wavefunction (filecore)
-            with open(path / 'xspectra.out', 'w') as out:
-                subprocess.run([*mpirun, 'xspectra.x', '-in', 'xspectra.in'], cwd=path, stdout=out, check=True)
+        shutil.copy(remote / 'stdout', path / 'stdout')  # the core wavefunction (filecore)
+        for polarisation in xspectra_calc.inputs.polarisations.get_list():
+            shutil.copy(remote / f'aiida_{polarisation}.in', path / f'xspectra_{polarisation}.in')
+            with open(path / f'xspectra_{polarisation}.out', 'w') as out:
+                subprocess.run([*mpirun, 'xspectra.x', '-in', f'xspectra_{polarisation}.in'], cwd=path, stdout=out, check=True)
         return time.perf_counter() - start
 
 
@@ -68,7 +71,7 @@ def amorphous_cell(codes: dict, protocol: str = 'fast', x: float = 1.0, seed: in
 
 
 def measure_site(structure, inputs: dict, mpiprocs: int) -> dict:
-    """One Si site through SiteXanesWorkChain, then the same four jobs by hand; wall times and ratio."""
+    """One Si site through SiteXanesWorkChain, then the same pw.x and xspectra.x runs by hand; wall times and ratio."""
     from aiida import orm
     from aiida.engine import run_get_node
 
@@ -80,7 +83,7 @@ def measure_site(structure, inputs: dict, mpiprocs: int) -> dict:
     site = next(n for n in node.called if n.process_label == 'SiteSpectrumWorkChain')
     engine = (site.mtime - site.ctime).total_seconds()
     core_hole = next(n for n in site.called_descendants if n.process_label == 'PwCalculation')
-    xspectra = sorted((n for n in site.called_descendants if n.process_label == 'XspectraCalculation'), key=lambda n: n.ctime)
+    xspectra = next(n for n in site.called_descendants if n.process_label == 'XspectraPolarisationsCalculation')
     by_hand = run_by_hand(core_hole, xspectra, mpiprocs)
     return {'n_atoms': len(symbols), 'pk': node.pk, 'site_engine_s': engine, 'site_by_hand_s': by_hand, 'ratio': engine / by_hand}
 
@@ -91,13 +94,13 @@ def main() -> None:
     parser.add_argument('--output', type=pathlib.Path, default=pathlib.Path('bench_site_xanes.json'))
     args = parser.parse_args()
 
-    from aiida import load_profile, orm
+    from aiida import orm
 
     from aiida_siox.calculations.structure_edit import alpha_quartz
-    from aiida_siox.setup.environment import load_pipeline_codes
+    from aiida_siox.setup.environment import DEFAULT_CONFIG_DIR, setup_all
 
-    load_profile(args.profile)
-    codes = load_pipeline_codes()
+    # reuses what exists; otherwise makes the embedded profile, computer, codes and pseudopotential families
+    codes = setup_all(DEFAULT_CONFIG_DIR, args.profile, production=False, pseudos=True, echo=print, warm_bader=False)['codes']
     calibration = orm.Dict({'constant_ev': 1900.0, 'target_ev': 1846.0, 'alignment': 'fch'})
     inputs = dict(SiteXanesWorkChain.get_builder_from_protocol(codes, protocol='fast', calibration=calibration))
     mpiprocs = inputs['scf']['pw']['metadata']['options']['resources']['num_mpiprocs_per_machine']
