@@ -159,9 +159,17 @@ def ensure_computer(config_dir: pathlib.Path, echo: Callable[[str], None]):
         ).store()
         echo(f'  computer {computer.label}: created')
     apply_computer_settings(computer, config, workdir, echo)
-    if not computer.is_user_configured(orm.User.collection.get_default()):
-        computer.configure(safe_interval=0.0)
+    user = orm.User.collection.get_default()
+    login_shell = bool(config.get('use_login_shell', False))
+    if not computer.is_user_configured(user):
+        computer.configure(safe_interval=0.0, use_login_shell=login_shell)
         echo(f'  computer {computer.label}: configured for {getpass.getuser()}')
+    else:
+        authinfo = computer.get_authinfo(user)
+        parameters = authinfo.get_auth_params()
+        if parameters.get('use_login_shell', True) != login_shell:
+            authinfo.set_auth_params({**parameters, 'use_login_shell': login_shell})
+            echo(f'  computer {computer.label}: use_login_shell set to {login_shell}')
     return computer
 
 
