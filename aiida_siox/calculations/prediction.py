@@ -1,8 +1,10 @@
 """``predict_from_spectrum``: a prediction for a user's spectrum, recorded in the graph.
 
-spectrum (XyData) + charge model + RDF model -> charge (Dict: mean, std, members) and RDF (ArrayData:
-r, mean, std), so a prediction can be traced to the exact model files (and through them to the
-training job, its dataset and every structure behind it) and to the spectrum it was made from.
+spectrum (XyData) + charge model + RDF model -> charge (Dict: mean, std, members, warnings) and RDF
+(ArrayData: r, mean, std), so a prediction can be traced to the exact model files (and through them
+to the training job, its dataset and every structure behind it) and to the spectrum it was made from.
+A measured spectrum's energy calibration is a calcfunction of its own (``shift_spectrum_energy``),
+its shift given by the user (a Float) or made from a quartz reference (``reference_energy_shift``).
 """
 
 from __future__ import annotations
@@ -14,24 +16,51 @@ import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 
-from aiida_siox.ml.prediction import predict_spectrum, read_spectrum_file
+from aiida_siox.analysis.measured_spectrum import reference_shift
+from aiida_siox.ml.prediction import predict_spectrum, read_measured_spectrum
 
 
 def spectrum_node(path: str | pathlib.Path) -> orm.XyData:
-    """The user's spectrum file as an XyData (unstored), with the file's name and SHA-256."""
+    """The user's spectrum file, checked, as an XyData (unstored), with the file's name and SHA-256.
+
+    What the checks changed (keV to eV, sorting) is in the attribute ``preparation_notes``.
+
+    :raises SpectrumInputError: a one-line message naming the file and the line at fault.
+    """
     path = pathlib.Path(path)
-    energy, intensity = read_spectrum_file(path)
+    energy, intensity, notes = read_measured_spectrum(path)
     node = orm.XyData()
     node.set_x(energy, 'energy', 'eV')
     node.set_y(intensity, 'intensity', 'arb. units')
     node.base.attributes.set('source_filename', path.name)
     node.base.attributes.set('source_sha256', hashlib.sha256(path.read_bytes()).hexdigest())
+    node.base.attributes.set('preparation_notes', notes)
     return node
 
 
 @calcfunction
+def reference_energy_shift(reference: orm.XyData, target: orm.Float) -> orm.Float:
+    """The shift (eV) that puts the main peak of a quartz reference spectrum on ``target`` (1846 eV)."""
+    return orm.Float(reference_shift(reference.get_x()[1], reference.get_y()[0][1], target.value))
+
+
+@calcfunction
+def shift_spectrum_energy(spectrum: orm.XyData, shift: orm.Float) -> orm.XyData:
+    """The spectrum with ``shift`` (eV) added to its energies: the instrument's calibration."""
+    shifted = orm.XyData()
+    x_name, energy, x_unit = spectrum.get_x()
+    shifted.set_x(energy + shift.value, x_name, x_unit)
+    y_name, intensity, y_unit = spectrum.get_y()[0]
+    shifted.set_y(intensity, y_name, y_unit)
+    for key in ('source_filename', 'source_sha256'):
+        shifted.base.attributes.set(key, spectrum.base.attributes.get(key, None))
+    shifted.base.attributes.set('energy_shift_ev', shift.value)
+    return shifted
+
+
+@calcfunction
 def predict_from_spectrum(spectrum: orm.XyData, charge_model: orm.SinglefileData, rdf_model: orm.SinglefileData) -> dict:
-    """Mean Si valence and RDF, each with the ensemble's spread, for one spectrum."""
+    """Mean Si valence and RDF, each with the ensemble's spread, for one spectrum; out-of-domain warnings in ``charge``."""
     energy, intensity = spectrum.get_x()[1], spectrum.get_y()[0][1]
     result = predict_spectrum(energy, intensity, charge_model.get_content(mode='rb'), rdf_model.get_content(mode='rb'))
     charge = result['charge']
@@ -45,6 +74,7 @@ def predict_from_spectrum(spectrum: orm.XyData, charge_model: orm.SinglefileData
                 'mean': float(charge['mean'][0]),
                 'std': float(charge['std'][0]),
                 'members': np.asarray(charge['members'][:, 0]).tolist(),
+                'warnings': [*charge['warnings'], *result['rdf']['warnings']],
             }
         ),
         'rdf': rdf,

@@ -7,8 +7,11 @@ import pathlib
 import numpy as np
 from aiida import orm
 
-from aiida_siox.calculations.prediction import predict_from_spectrum, spectrum_node
-from aiida_siox.ml.grid import GRID_END_EV, GRID_START_EV
+from aiida_siox.analysis.measured_spectrum import SpectrumInputError, reference_shift
+from aiida_siox.calculations.prediction import predict_from_spectrum, reference_energy_shift, shift_spectrum_energy, spectrum_node
+from aiida_siox.ml.grid import GRID_END_EV, GRID_START_EV, QUARTZ_MAIN_PEAK_EV
+from aiida_siox.ml.inputs import resample_to_grid
+from aiida_siox.ml.prediction import load_model
 
 
 class ModelNotFound(ValueError):
@@ -32,26 +35,137 @@ def find_models(node: orm.Node) -> tuple[orm.SinglefileData, orm.SinglefileData]
     raise ModelNotFound(f'{type(node).__name__}<{node.pk}> is not a training job, a dataset workchain or a model file')
 
 
-def predict_file(path: pathlib.Path, model: orm.Node) -> dict:
-    """Run (and store) the prediction for the spectrum in ``path``; the calcfunction's outputs."""
+#: File name endings read as spectra when a directory is given.
+SPECTRUM_SUFFIXES = ('.txt', '.csv', '.dat', '.xdi', '.xmu', '.nor')
+
+
+def spectrum_files(paths: list[pathlib.Path]) -> list[pathlib.Path]:
+    """The files given, with each directory replaced by its spectrum files (sorted by name)."""
+    files = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SPECTRUM_SUFFIXES)
+            if not found:
+                raise SpectrumInputError(f'{path}: a directory with no spectrum files ({", ".join(SPECTRUM_SUFFIXES)})')
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
+def prepare_spectra(
+    paths: list[pathlib.Path], model: orm.Node, shift: float | None = None, reference: pathlib.Path | None = None
+) -> tuple[list[orm.XyData], orm.XyData | None, float]:
+    """Read and check every file (nothing stored): the spectrum nodes, the reference's node and the shift.
+
+    :raises SpectrumInputError: one line per file at fault, all of them, before anything is stored.
+    """
+    charge_model, _ = find_models(model)
+    start, end, points = load_model(charge_model.get_content(mode='rb'))[1]['energy_grid']
+    grid = np.linspace(start, end, int(points))
+    if shift is not None and reference is not None:
+        raise SpectrumInputError('give --shift or --reference, not both')
+    reference_node = spectrum_node(reference) if reference is not None else None
+    if reference_node is not None:
+        shift = reference_shift(reference_node.get_x()[1], reference_node.get_y()[0][1])
+    shift = float(shift or 0.0)
+    nodes, errors = [], []
+    for path in spectrum_files(paths):
+        try:
+            node = spectrum_node(path)
+            resample_to_grid(node.get_x()[1] + shift, node.get_y()[0][1], grid)
+        except SpectrumInputError as exception:
+            message = str(exception)
+            errors.append(message if message.startswith(path.name) or message.startswith(str(path)) else f'{path.name}: {message}')
+            continue
+        nodes.append(node)
+    if errors:
+        raise SpectrumInputError('\n'.join(errors))
+    return nodes, reference_node, shift
+
+
+def predict_files(
+    paths: list[pathlib.Path], model: orm.Node, shift: float | None = None, reference: pathlib.Path | None = None
+) -> list[dict]:
+    """Predictions for spectrum files (each recorded in the graph), after checking all of them.
+
+    With ``shift`` (eV) or a quartz ``reference`` file, the energies are calibrated first by the
+    calcfunction ``shift_spectrum_energy``; with a reference, the shift itself is made by
+    ``reference_energy_shift`` from the stored reference spectrum.
+    """
     charge_model, rdf_model = find_models(model)
-    spectrum = spectrum_node(path)
-    return predict_from_spectrum(spectrum, charge_model, rdf_model)
+    nodes, reference_node, shift_ev = prepare_spectra(paths, model, shift, reference)
+    if reference_node is not None:
+        shift_node = reference_energy_shift(reference_node.store(), orm.Float(QUARTZ_MAIN_PEAK_EV))
+    elif shift is not None:
+        shift_node = orm.Float(shift_ev).store()
+    else:
+        shift_node = None
+    results = []
+    for node in nodes:
+        spectrum = node.store()
+        if shift_node is not None:
+            spectrum = shift_spectrum_energy(spectrum, shift_node)
+        prediction = predict_from_spectrum(spectrum, charge_model, rdf_model)
+        results.append({'file': spectrum.base.attributes.get('source_filename'), 'shift_ev': shift_ev, **prediction})
+    return results
 
 
-def prediction_text(path: pathlib.Path, result: dict) -> str:
+def predict_file(path: pathlib.Path, model: orm.Node, shift: float | None = None, reference: pathlib.Path | None = None) -> dict:
+    """Run (and store) the prediction for the spectrum in ``path``; the calcfunction's outputs."""
+    return predict_files([path], model, shift, reference)[0]
+
+
+def prediction_text(path: pathlib.Path | str, result: dict) -> str:
     charge, rdf = result['charge'], result['rdf']
     r, mean = rdf.get_array('r'), rdf.get_array('mean')
     first = int(np.argmax(mean))
     calc = charge.creator
-    return '\n'.join(
-        [
-            f'spectrum {path.name}: XyData<{calc.inputs.spectrum.pk}>',
-            f'Si valence (Bader): {charge["mean"]:+.3f} +- {charge["std"]:.3f} e  ({len(charge["members"])} ensemble members)',
-            f'RDF: highest peak at {r[first]:.2f} A (g = {mean[first]:.2f} +- {rdf.get_array("std")[first]:.2f})',
-            f'recorded as {calc.process_label}<{calc.pk}>: charge Dict<{charge.pk}>, RDF ArrayData<{rdf.pk}>',
-        ]
-    )
+    spectrum = calc.inputs.spectrum
+    name = pathlib.Path(path).name
+    lines = [f'spectrum {name}: XyData<{spectrum.pk}>']
+    notes = (spectrum.creator.inputs.spectrum if spectrum.creator else spectrum).base.attributes.get('preparation_notes', [])
+    lines += [f'  read: {note}' for note in notes]
+    if spectrum.creator is not None and spectrum.creator.process_label == 'shift_spectrum_energy':
+        shift = spectrum.creator.inputs.shift
+        made = shift.creator
+        source = f'from the reference {made.inputs.reference.base.attributes.get("source_filename")}' if made else 'given'
+        lines.append(f'energy shift: {shift.value:+.3f} eV ({source}; Float<{shift.pk}>)')
+    lines += [
+        f'Si valence (Bader): {charge["mean"]:+.3f} +- {charge["std"]:.3f} e  ({len(charge["members"])} ensemble members)',
+        f'RDF: highest peak at {r[first]:.2f} A (g = {mean[first]:.2f} +- {rdf.get_array("std")[first]:.2f})',
+        f'recorded as {calc.process_label}<{calc.pk}>: charge Dict<{charge.pk}>, RDF ArrayData<{rdf.pk}>',
+    ]
+    lines += [f'WARNING: {warning}' for warning in charge.get('warnings', [])]
+    return '\n'.join(lines)
+
+
+TABLE_COLUMNS = ('file', 'shift_ev', 'si_valence_e', 'si_valence_std_e', 'rdf_peak_r_a', 'rdf_peak_g', 'warnings', 'prediction_pk')
+
+
+def write_prediction_table(results: list[dict], output: pathlib.Path) -> None:
+    """One CSV row per spectrum: its prediction with uncertainties, the shift used and any warnings."""
+    import csv
+
+    with output.open('w', newline='') as handle:
+        writer = csv.writer(handle)
+        writer.writerow(TABLE_COLUMNS)
+        for result in results:
+            charge, rdf = result['charge'], result['rdf']
+            mean = rdf.get_array('mean')
+            first = int(np.argmax(mean))
+            writer.writerow(
+                [
+                    result['file'],
+                    f'{result["shift_ev"]:.4f}',
+                    f'{charge["mean"]:.4f}',
+                    f'{charge["std"]:.4f}',
+                    f'{rdf.get_array("r")[first]:.3f}',
+                    f'{mean[first]:.3f}',
+                    '; '.join(charge.get('warnings', [])),
+                    charge.creator.pk,
+                ]
+            )
 
 
 def write_prediction_plot(path: pathlib.Path, result: dict, output: pathlib.Path) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from aiida_siox.analysis.measured_spectrum import SpectrumInputError
+
 from .grid import ML_GRID
 
+__all__ = ['SpectrumInputError', 'augment', 'normalisation_scale', 'normalise', 'resample_to_grid']
+
 NORMALISATIONS = ('global', 'max', 'area')
-
-
-class SpectrumInputError(ValueError):
-    """A spectrum that cannot be put on the ML grid (NaN, too short a range, unsorted energies)."""
 
 
 def resample_to_grid(energy: np.ndarray, intensity: np.ndarray, grid: np.ndarray = ML_GRID) -> np.ndarray:

@@ -15,20 +15,38 @@ import pathlib
 import numpy as np
 import torch
 
+from aiida_siox.analysis.measured_spectrum import check_measured_spectrum
+
+from .domain import domain_warnings
 from .inputs import SpectrumInputError, normalise, resample_to_grid
 from .models import StackedMLP
 from .study import MODEL_FORMAT
 
 
 def read_spectrum_file(path: str | pathlib.Path) -> tuple[np.ndarray, np.ndarray]:
-    """(energy, intensity) from a two-column text, CSV or XDI file.
+    """(energy, intensity) from a two-column text, CSV or XDI file, as written.
 
     :raises SpectrumInputError: naming the file and the line at fault.
     """
+    energy, intensity, _ = read_spectrum_table(path)
+    return energy, intensity
+
+
+def read_measured_spectrum(path: str | pathlib.Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(energy in eV ascending, intensity, notes on what was changed) of a user's spectrum file, checked.
+
+    The checks (:func:`~aiida_siox.analysis.measured_spectrum.check_measured_spectrum`) name the file's line.
+    """
+    energy, intensity, lines = read_spectrum_table(path)
+    return check_measured_spectrum(energy, intensity, pathlib.Path(path).name, lines)
+
+
+def read_spectrum_table(path: str | pathlib.Path) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(energy, intensity, file line of each point) from a two-column text, CSV or XDI file."""
     path = pathlib.Path(path)
     if not path.is_file():
         raise SpectrumInputError(f'{path}: no such file')
-    rows, header_seen = [], False
+    rows, numbers, header_seen = [], [], False
     lines = path.read_text(errors='replace').splitlines()
     labels = xdi_column_labels(lines)
     for number, line in enumerate(lines, start=1):
@@ -47,13 +65,14 @@ def read_spectrum_file(path: str | pathlib.Path) -> tuple[np.ndarray, np.ndarray
             expected = f'{len(labels)} columns (its Column labels)' if labels else '2 columns (energy, intensity)'
             raise SpectrumInputError(f'{path.name} line {number}: expected {expected}, got {len(values)}')
         rows.append(values)
+        numbers.append(number)
     if len(rows) < 2:
         raise SpectrumInputError(f'{path.name}: fewer than 2 data lines')
     width = min(len(row) for row in rows)
     data = np.array([row[:width] for row in rows], float)
     if labels:
-        return xdi_energy_and_mu(data, labels, path.name)
-    return data[:, 0], data[:, 1]
+        return (*xdi_energy_and_mu(data, labels, path.name), numbers)
+    return data[:, 0], data[:, 1], numbers
 
 
 #: XDI column names holding an absorption spectrum, in order of preference (XDI specification, "Column").
@@ -121,16 +140,18 @@ def prepare_input(energy: np.ndarray, intensity: np.ndarray, meta: dict) -> np.n
 
 
 def predict_spectrum(energy: np.ndarray, intensity: np.ndarray, charge_model: bytes, rdf_model: bytes) -> dict:
-    """Ensemble mean and standard deviation of the Si valence and of the RDF for one spectrum."""
+    """Ensemble mean and standard deviation of the Si valence and of the RDF for one spectrum, each with the
+    warnings of :func:`~aiida_siox.ml.domain.domain_warnings` (input or output outside the training domain)."""
     results = {}
     for kind, content in (('charge', charge_model), ('rdf', rdf_model)):
         model, meta = load_model(content)
         if meta['kind'] != kind:
             raise ValueError(f'expected a {kind} model, got a {meta["kind"]} model')
-        x = torch.from_numpy(prepare_input(energy, intensity, meta))
+        prepared = prepare_input(energy, intensity, meta)
         with torch.no_grad():
-            members = model(x)[:, 0, :].numpy().astype(float)  # (M, n_out)
+            members = model(torch.from_numpy(prepared))[:, 0, :].numpy().astype(float)  # (M, n_out)
         results[kind] = {'members': members, 'mean': members.mean(axis=0), 'std': members.std(axis=0)}
+        results[kind]['warnings'] = domain_warnings(prepared[0], results[kind]['mean'], meta.get('domain'), kind)
         if kind == 'rdf':
             results['r'] = np.asarray(meta['r_grid'], float)
     if not np.isfinite(results['charge']['mean']).all():

@@ -22,6 +22,7 @@ import torch
 
 from . import evaluation
 from .baseline import DESCRIPTORS, LinearBaseline, spectrum_descriptors
+from .domain import training_domain
 from .grid import ML_GRID
 from .inputs import normalisation_scale, normalise
 from .models import StackedMLP, pick_device, stacked_model
@@ -328,6 +329,9 @@ class Study(PaperMode):
         Plain tensors, numbers and strings only, so ``torch.load(weights_only=True)`` reads it.
         ``variant`` 'paper': the single network of paper mode (normalised by its own training rows).
         """
+        paper = variant == 'paper'
+        rows = self.paper_train_rows if paper else self.train_rows
+        inputs = (self.paper_inputs if paper else self.inputs).cpu().numpy()[rows]
         return {
             'format': MODEL_FORMAT,
             'kind': target,
@@ -335,8 +339,9 @@ class Study(PaperMode):
             'shape': result['model_shape'],
             'state_dict': result['model_state'],
             'normalisation': self.config['normalisation'],
-            'scale': self.paper_scale if variant == 'paper' else self.scale,
+            'scale': self.paper_scale if paper else self.scale,
             'energy_grid': [float(self.energy[0]), float(self.energy[-1]), len(self.energy)],
             'r_grid': self.r.tolist() if target == 'rdf' else [],
             'test_rmse': section['test']['rmse'],
+            'domain': training_domain(inputs, self.targets[target].cpu().numpy()[rows]),
         }
