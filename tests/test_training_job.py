@@ -120,3 +120,72 @@ def test_predict_round_trips_through_the_graph(interrupted_training, tmp_path):
         assert refused.exit_code == 1 and message in refused.output
     wrong_model = CliRunner().invoke(predict_command, [str(spectrum_file), '--model', str(dataset.pk), *profile])
     assert wrong_model.exit_code == 1 and 'is not a training job' in wrong_model.output
+
+
+def _write_spectrum(path, energy, intensity) -> None:
+    path.write_text('energy_eV,intensity\n' + '\n'.join(f'{float(e)!r},{float(i)!r}' for e, i in zip(energy, intensity, strict=True)))
+
+
+def test_measured_like_spectra_calibrated_by_shift_or_reference(interrupted_training, tmp_path):
+    """A computed spectrum made "measured-like" (energies off by +3 eV, cut, sampled on another grid, noisy)
+    predicts within 0.15 e of the original once calibrated, with --shift and with a quartz --reference;
+    the shift is stored; a spectrum in other intensity units is flagged; bad files store nothing."""
+    dataset, _, node = interrupted_training
+    profile = ['-p', get_profile().name]
+    energy, row = dataset.get_array('energy'), dataset.get_array('spectra')[5]
+    _write_spectrum(tmp_path / 'original.csv', energy, row)
+    offset = 3.0  # the instrument's energy scale reads 3 eV high
+    measured = np.linspace(1832.5, 1884.0, 400)  # another grid, cut: 1829.5-1881 eV on the true axis
+    noise = np.random.default_rng(0).normal(0.0, 0.005 * row.max(), measured.size)
+    _write_spectrum(tmp_path / 'sample.csv', measured, np.interp(measured - offset, energy, row) + noise)
+    quartz = np.exp(-0.5 * ((np.linspace(1835, 1870, 141) - (1846.0 + offset)) / 1.5) ** 2)
+    _write_spectrum(tmp_path / 'quartz.csv', np.linspace(1835, 1870, 141), quartz)
+
+    original = CliRunner().invoke(predict_command, [str(tmp_path / 'original.csv'), '--model', str(node.pk), *profile])
+    assert original.exit_code == 0, original.output
+    reference_value = float(original.output.split('Si valence (Bader): ')[1].split()[0])
+    uncalibrated = CliRunner().invoke(predict_command, [str(tmp_path / 'sample.csv'), '--model', str(node.pk), *profile])
+    assert uncalibrated.exit_code == 1 and 'the model needs 1830.00-1880.00 eV' in uncalibrated.output
+
+    table = tmp_path / 'predictions.csv'
+    for option in (['--shift', str(-offset)], ['--reference', str(tmp_path / 'quartz.csv')]):
+        result = CliRunner().invoke(
+            predict_command, [str(tmp_path / 'sample.csv'), '--model', str(node.pk), *option, '--table', str(table), *profile]
+        )
+        assert result.exit_code == 0, result.output
+        assert 'energy shift: -3.0' in result.output
+        value = float(result.output.split('Si valence (Bader): ')[1].split()[0])
+        print(f'measured-like, {option[0]}: {value:+.3f} e vs original {reference_value:+.3f} e')  # for the notes (-s)
+        assert value == pytest.approx(reference_value, abs=0.15), (option, value, reference_value)
+        prediction = (
+            orm.QueryBuilder()
+            .append(orm.CalcFunctionNode, filters={'attributes.process_label': 'predict_from_spectrum'})
+            .order_by({orm.CalcFunctionNode: {'ctime': 'desc'}})
+            .first(flat=True)
+        )
+        shifted = prediction.inputs.spectrum
+        assert shifted.creator.process_label == 'shift_spectrum_energy'
+        assert shifted.creator.inputs.shift.value == pytest.approx(-offset, abs=0.02)
+        assert shifted.creator.inputs.spectrum.base.attributes.get('source_filename') == 'sample.csv'
+    made_by = shifted.creator.inputs.shift.creator  # the last one: from the reference
+    assert (
+        made_by.process_label == 'reference_energy_shift'
+        and made_by.inputs.reference.base.attributes.get('source_filename') == 'quartz.csv'
+    )
+    rows = table.read_text().splitlines()
+    assert rows[0].startswith('file,shift_ev,si_valence_e') and rows[1].startswith('sample.csv,-3.0')
+
+    scaled = tmp_path / 'other_units.csv'
+    _write_spectrum(scaled, energy, 100 * row)
+    flagged = CliRunner().invoke(predict_command, [str(scaled), '--model', str(node.pk), *profile])
+    assert flagged.exit_code == 0 and 'WARNING: charge: the spectrum lies outside the training spectra' in flagged.output
+
+    bad = tmp_path / 'bad'
+    bad.mkdir()
+    (bad / 'nan.txt').write_text('\n'.join(f'{e} {"nan" if k == 10 else 1.0}' for k, e in enumerate(np.linspace(1820, 1890, 100))))
+    (bad / 'good.csv').write_text((tmp_path / 'original.csv').read_text())
+    nodes = orm.QueryBuilder().append(orm.Node).count()
+    refused = CliRunner().invoke(predict_command, [str(bad), '--model', str(node.pk), *profile])
+    assert refused.exit_code == 1 and 'nan.txt line 11: NaN or infinite value' in refused.output
+    assert 'Traceback' not in refused.output
+    assert orm.QueryBuilder().append(orm.Node).count() == nodes  # not even the good file's spectrum
