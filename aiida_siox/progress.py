@@ -115,7 +115,10 @@ def descendant_processes(top: orm.ProcessNode) -> list[Process]:
 def stage_totals(top: orm.ProcessNode, processes: list[Process]) -> dict[str, int | None]:
     """How many items each stage will have, as far as the inputs and the finished melt-quenches tell."""
     if top.process_type == DATASET:
-        n_structures = len(top.inputs.compositions.get_list()) * len(top.inputs.seeds.get_list())
+        compositions = top.inputs.compositions.get_list() if 'compositions' in top.inputs else []
+        n_structures = len(compositions) * len(top.inputs.seeds.get_list() if compositions else []) + (
+            len(top.inputs.cells) if 'cells' in top.inputs else 0
+        )
         calibration = 0 if 'calibration' in top.inputs else 1
         training = 1 if 'training' in top.inputs and 'job' in top.inputs.training and 'code' in top.inputs.training.job else 0
         structures = [orm.load_node(p.pk) for p in processes if p.process_type == STRUCTURE]

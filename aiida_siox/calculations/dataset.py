@@ -54,7 +54,8 @@ def structure_rows(**kwargs: orm.Data) -> dict[str, orm.Data]:
     """The dataset rows of one structure: one per requested Si site with a spectrum and a charge.
 
     Inputs: ``structure``, ``x`` (Float), ``seed`` (Int), ``sites`` (List of requested sites),
-    ``rdfs``, ``charges`` (optional) and ``spectrum_<site>`` (optional). Requested sites lacking a
+    ``rdfs``, ``charges`` (optional), ``spectrum_<site>`` (optional) and ``initial_structure``
+    (optional: a user's cell, whose ``source_filename`` and ``source_sha256`` each row carries). Requested sites lacking a
     spectrum or a charge are listed in the manifest under ``missing``, never silently dropped.
 
     One calcfunction per structure keeps each call's input links in the hundreds: aiida-core
@@ -64,6 +65,8 @@ def structure_rows(**kwargs: orm.Data) -> dict[str, orm.Data]:
     structure, rdf_node = kwargs['structure'], kwargs['rdfs']
     charge_node = kwargs.get('charges')
     meta = {'x': kwargs['x'].value, 'seed': kwargs['seed'].value}
+    initial = kwargs.get('initial_structure')
+    source = {key: initial.base.attributes.get(key, None) for key in ('source_filename', 'source_sha256')} if initial else {}
     rdf_sites = list(rdf_node.get_array('sites'))
     rdf_total, n_o_all, n_si_all = rdf_node.get_array('rdf_total'), rdf_node.get_array('n_o'), rdf_node.get_array('n_si')
     charges_all = charge_node.get_array('charge') if charge_node is not None else None
@@ -92,6 +95,7 @@ def structure_rows(**kwargs: orm.Data) -> dict[str, orm.Data]:
                 'spectrum': spectrum_node.uuid,
                 'charges': charge_node.uuid,
                 'rdfs': rdf_node.uuid,
+                **{key: value for key, value in source.items() if value is not None},
             }
         )
     n = len(rows)

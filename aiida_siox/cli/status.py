@@ -41,6 +41,14 @@ def _descendant_workflows(top: orm.WorkflowNode, process_type: str) -> list[orm.
     return [orm.load_node(pk) for pk in found]
 
 
+def structure_work_label(node: orm.WorkflowNode) -> str:
+    """``x1.00 seed 3`` for a SiOxStructureWorkChain of a composition, ``cell <file or label>`` for a user's cell."""
+    if 'x' in node.inputs:
+        return f'x{node.inputs.x.value:.2f} seed {node.inputs.seed.value}'
+    cell = node.inputs.structure
+    return f'cell {cell.base.attributes.get("source_filename", None) or cell.label or cell.pk}'
+
+
 def _structure_label(xanes: orm.WorkflowNode) -> str:
     """``x1.00 seed 3`` when the XANES run belongs to a SiOxStructureWorkChain, else the structure's formula."""
     original = xanes
@@ -48,7 +56,7 @@ def _structure_label(xanes: orm.WorkflowNode) -> str:
         original = orm.load_node(original.base.extras.get(RERUN_OF))
     caller = original.caller
     if caller is not None and caller.process_type == STRUCTURE:
-        return f'x{caller.inputs.x.value:.2f} seed {caller.inputs.seed.value}'
+        return structure_work_label(caller)
     if caller is not None and caller.process_type == QUARTZ_CALIBRATION:
         return 'alpha-quartz (calibration)'
     return f'{xanes.inputs.structure.get_formula()} <{xanes.inputs.structure.pk}>'
@@ -107,7 +115,7 @@ def structure_status_rows(top: orm.WorkflowNode) -> list[dict]:
     sites = site_rows(top)
     rows: dict[str, dict] = {}
     for node in _descendant_workflows(top, STRUCTURE):
-        label = f'x{node.inputs.x.value:.2f} seed {node.inputs.seed.value}'
+        label = structure_work_label(node)
         called = {n.base.attributes.get('process_label', ''): n for n in node.called}
         md = called.get('MeltQuenchWorkChain')
         bader = called.get('BaderWorkChain')
@@ -128,7 +136,7 @@ def structure_status_rows(top: orm.WorkflowNode) -> list[dict]:
         row.update({f'sites {state}': counts[label][state] for state in STATES})
     if top.process_type == DATASET:
         submitted = set(rows)
-        for x in top.inputs.compositions.get_list():
+        for x in top.inputs.compositions.get_list() if 'compositions' in top.inputs else []:
             for seed in top.inputs.seeds.get_list():
                 label = f'x{float(x):.2f} seed {seed}'
                 if label not in submitted:

@@ -24,14 +24,16 @@ def structure_xanes(node: orm.WorkflowNode) -> orm.WorkflowNode | None:
 def structure_row_inputs(node: orm.WorkflowNode) -> dict[str, orm.Data]:
     """Inputs of :func:`~aiida_siox.calculations.dataset.structure_rows` for one SiOxStructureWorkChain."""
     inputs: dict[str, orm.Data] = {
-        'structure': node.outputs.md.structure,
-        'x': node.inputs.x,
+        'structure': node.outputs.structure if 'structure' in node.outputs else node.outputs.md.structure,
+        'x': node.inputs.x if 'x' in node.inputs else node.outputs.x,  # a user's cell: counted from it
         'seed': node.inputs.seed,
         'sites': node.outputs.sites,
         'rdfs': node.outputs.rdfs,
     }
     if 'charges' in node.outputs:
         inputs['charges'] = node.outputs.charges
+    if 'structure' in node.inputs:  # a user's cell: its rows carry the file's name and hash
+        inputs['initial_structure'] = node.inputs.structure
     xanes = structure_xanes(node)
     spectra = xanes.outputs.aligned_spectra if xanes is not None and 'aligned_spectra' in xanes.outputs else {}
     for site_key, spectrum in spectra.items():

@@ -11,6 +11,7 @@ import pathlib
 
 from aiida import orm
 from aiida.common import AttributeDict
+from aiida.common.links import LinkType
 from aiida.engine import ToContext, WorkChain, if_, while_
 
 from aiida_siox.calculations.dataset import assemble_dataset, structure_averages
@@ -32,6 +33,11 @@ def structure_label(x: float, seed: int) -> str:
     return f'x{x:.2f}'.replace('.', 'p') + f'_seed{seed}'
 
 
+def work_label(x_or_label: float | str, seed: int) -> str:
+    """Link label of one structure: ``x1p25_seed3`` for a composition, ``cell_<label>`` for a user's cell."""
+    return f'cell_{x_or_label}' if isinstance(x_or_label, str) else structure_label(x_or_label, seed)
+
+
 def validate_compositions(value, _):
     if value is not None and (not value.get_list() or any(not 0 <= float(x) <= 2 for x in value.get_list())):
         return f'compositions must be a non-empty list of x values in [0, 2], got {value.get_list()}'
@@ -41,6 +47,15 @@ def validate_seeds(value, _):
     seeds = value.get_list() if value is not None else []
     if value is not None and (not seeds or any(not isinstance(s, int) or s <= 0 for s in seeds) or len(set(seeds)) != len(seeds)):
         return f'seeds must be distinct positive integers, got {seeds}'
+
+
+def validate_dataset_inputs(inputs, port):
+    """Compositions with seeds, or cells, or both; and a calibration of the sites' alignment form."""
+    if ('compositions' in inputs) != ('seeds' in inputs):
+        return 'give `compositions` and `seeds` together'
+    if 'compositions' not in inputs and not inputs.get('cells'):
+        return 'nothing to compute: give `compositions` and `seeds`, or `cells`'
+    return validate_calibration_form(inputs, port)
 
 
 def validate_calibration_form(inputs, _):
@@ -62,20 +77,27 @@ class SiOxDatasetWorkChain(SioxProtocolMixin, WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('compositions', valid_type=orm.List, validator=validate_compositions, help='x values of SiOx.')
-        spec.input('seeds', valid_type=orm.List, validator=validate_seeds, help='Seeds; each composition runs every seed.')
+        spec.input('compositions', valid_type=orm.List, required=False, validator=validate_compositions, help='x values of SiOx.')
+        spec.input('seeds', valid_type=orm.List, required=False, validator=validate_seeds, help='Seeds; each composition runs every seed.')
+        spec.input_namespace(
+            'cells',
+            valid_type=orm.StructureData,
+            dynamic=True,
+            required=False,
+            help="Users' own Si-O cells by label, instead of or besides compositions x seeds (`structure.relax`: melt-quench first).",
+        )
         spec.input('max_concurrent_structures', valid_type=orm.Int, default=lambda: orm.Int(1))
         spec.input('calibration', valid_type=orm.Dict, required=False, help='Existing alpha-quartz calibration (else computed).')
         # The quartz cell and target of the calibration; its XANES inputs are the sites' own (run_calibration).
         spec.expose_inputs(QuartzCalibrationWorkChain, namespace='quartz', exclude=('xanes',))
-        spec.expose_inputs(SiOxStructureWorkChain, namespace='structure', exclude=('x', 'seed', 'xanes.calibration'))
+        spec.expose_inputs(SiOxStructureWorkChain, namespace='structure', exclude=('x', 'seed', 'structure', 'xanes.calibration'))
         spec.expose_inputs(
             TrainingWorkChain,
             namespace='training',
             exclude=('job.dataset',),
             namespace_options={'required': False, 'populate_defaults': False, 'help': 'Leave out to skip training.'},
         )
-        spec.inputs.validator = validate_calibration_form
+        spec.inputs.validator = validate_dataset_inputs
         spec.outline(
             cls.setup,
             if_(cls.needs_calibration)(cls.run_calibration, cls.inspect_calibration),
@@ -101,8 +123,8 @@ class SiOxDatasetWorkChain(SioxProtocolMixin, WorkChain):
     def get_builder_from_protocol(
         cls,
         codes: dict[str, orm.AbstractCode],
-        compositions: list[float],
-        seeds: list[int],
+        compositions: list[float] | None = None,
+        seeds: list[int] | None = None,
         protocol: str | None = None,
         overrides: dict | None = None,
         options: dict | None = None,
@@ -111,10 +133,13 @@ class SiOxDatasetWorkChain(SioxProtocolMixin, WorkChain):
         calibration: orm.Dict | None = None,
         train: bool = True,
         potential: orm.SinglefileData | pathlib.Path | None = None,
+        cells: dict[str, orm.StructureData] | None = None,
     ):
         """Builder for the whole pipeline from a protocol, composed of its children's protocols of the same name.
 
         :param codes: ``lmp``, ``pw``, ``xspectra``, ``pp`` and ``python`` codes (python runs Bader and training).
+        :param compositions: x values (with ``seeds``); empty when only ``cells`` are given.
+        :param cells: users' own cells by label (e.g. from :func:`~aiida_siox.calculations.structure_files.structure_node`).
         :param overrides: this protocol's keys, and the children's under ``structure`` (with ``md``, ``xanes``,
             ``bader`` inside), ``quartz`` (the calibration) and ``training``.
         :param options: job options of the MPI codes (default: 2 local MPI ranks).
@@ -127,8 +152,11 @@ class SiOxDatasetWorkChain(SioxProtocolMixin, WorkChain):
         require_codes(codes, {'lmp', 'pw', 'xspectra', 'pp', 'python'}, cls.__name__)
         inputs = cls.get_protocol_inputs(protocol, overrides)
         builder = cls.get_builder()
-        builder.compositions = orm.List([float(x) for x in compositions])
-        builder.seeds = orm.List([int(s) for s in seeds])
+        if compositions:
+            builder.compositions = orm.List([float(x) for x in compositions])
+            builder.seeds = orm.List([int(s) for s in seeds or []])
+        if cells:
+            builder.cells = cells
         builder.max_concurrent_structures = orm.Int(inputs['max_concurrent_structures'])
         structure = SiOxStructureWorkChain.get_builder_from_protocol(
             codes, protocol=protocol, overrides=inputs.get('structure'), options=options, serial_options=serial_options, potential=potential
@@ -151,7 +179,10 @@ class SiOxDatasetWorkChain(SioxProtocolMixin, WorkChain):
         return builder
 
     def setup(self):
-        self.ctx.pending = [(float(x), int(seed)) for x in self.inputs.compositions.get_list() for seed in self.inputs.seeds.get_list()]
+        compositions, seeds = (self.inputs[name].get_list() if name in self.inputs else [] for name in ('compositions', 'seeds'))
+        self.ctx.pending = [(float(x), int(seed)) for x in compositions for seed in seeds]
+        # a user's cell: (label, its number), the number standing in for the seed in the rows
+        self.ctx.pending += [(label, number) for number, label in enumerate(sorted(self.inputs.get('cells', {})), start=1)]
         self.ctx.finished = []
         self.ctx.failed = []
         if 'calibration' in self.inputs:
@@ -188,25 +219,29 @@ class SiOxDatasetWorkChain(SioxProtocolMixin, WorkChain):
         """Launch structures until ``max_concurrent_structures`` are in flight, then wait (sliding window)."""
         launched = fill_window(self.ctx, self.inputs.max_concurrent_structures.value, self.launch_structure)
         if launched:
-            labels = [structure_label(x, seed) for x, seed in launched]
+            labels = [work_label(*item) for item in launched]
             self.report(f'submitted {labels}; {len(self.ctx.in_flight)} in flight, {len(self.ctx.pending)} waiting')
         return wait_for_oldest(self.ctx.in_flight)
 
-    def launch_structure(self, composition_and_seed):
-        x, seed = composition_and_seed
+    def launch_structure(self, item):
+        x_or_label, seed = item
         inputs = AttributeDict(self.exposed_inputs(SiOxStructureWorkChain, namespace='structure'))
-        inputs.x, inputs.seed = orm.Float(x), orm.Int(seed)
+        if isinstance(x_or_label, str):
+            inputs.structure = self.inputs.cells[x_or_label]
+        else:
+            inputs.x = orm.Float(x_or_label)
+        inputs.seed = orm.Int(seed)
         inputs.xanes = {**inputs.xanes, 'calibration': self.ctx.calibration}
-        inputs.metadata = {'call_link_label': structure_label(x, seed)}
+        inputs.metadata = {'call_link_label': work_label(x_or_label, seed)}
         return submit_once(self, SiOxStructureWorkChain, **inputs)
 
     def inspect_structures(self):
         ended, self.ctx.in_flight = ended_children(self.ctx, self.ctx.in_flight)
         for node in ended:
-            label = structure_label(node.inputs.x.value, node.inputs.seed.value)
+            label = node.base.links.get_incoming(link_type=LinkType.CALL_WORK).one().link_label
             if node.is_finished_ok:
                 self.ctx.finished.append(node)
-                self.out(f'structures.{label}', node.outputs.md.structure)
+                self.out(f'structures.{label}', node.outputs.structure)
             else:
                 self.ctx.failed.append(label)
                 self.report(f'structure {label} failed (<{node.pk}> exit status {node.exit_status}: {node.exit_message})')

@@ -1,6 +1,8 @@
-"""``SiOxStructureWorkChain``: one composition and seed, from random cell to per-site targets.
+"""``SiOxStructureWorkChain``: one composition and seed, or one user's cell, to per-site targets.
 
 build_amorphous_seed -> MeltQuenchWorkChain (with validation) -> SiteXanesWorkChain -> BaderWorkChain -> site_rdfs.
+A user's cell (input ``structure``) replaces the first two steps, or only the first with ``relax``
+(then the cell is melt-quenched from the user's positions); its x is counted from the cell.
 XANES and Bader run one after the other: on a small machine both at once oversubscribe the cores;
 on a cluster the parallelism comes from many structures and sites at once.
 """
@@ -9,12 +11,13 @@ from __future__ import annotations
 
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import ToContext, WorkChain
+from aiida.engine import ToContext, WorkChain, if_
 
 from aiida_siox.analysis.rdf import RDF_SIGMA
 from aiida_siox.calculations.dataset import site_rdfs
 from aiida_siox.calculations.structure_builder import build_amorphous_seed
 from aiida_siox.calculations.structure_edit import select_sites
+from aiida_siox.calculations.structure_files import user_structure_x
 from aiida_siox.protocols.inputs import SioxProtocolMixin, require_codes
 from aiida_siox.workflows.bader import BaderWorkChain
 from aiida_siox.workflows.launch import submit_once
@@ -23,16 +26,25 @@ from aiida_siox.workflows.partial_success import has_usable_outputs
 from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
 
 
+def validate_x_or_structure(inputs, namespace):
+    if 'x' not in namespace or 'structure' not in namespace:
+        return None  # exposed without them (SiOxDatasetWorkChain): the caller sets one per structure
+    if ('x' in inputs) == ('structure' in inputs):
+        return 'give either a composition `x` (a random cell is built and melt-quenched) or a `structure`, not both'
+
+
 class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
-    """All per-structure stages for one (x, seed)."""
+    """All per-structure stages for one (x, seed) or one user's cell."""
 
     _protocol_file = 'structure.yaml'
 
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('x', valid_type=orm.Float, help='Composition x of SiOx.')
-        spec.input('seed', valid_type=orm.Int, help='Seed of the random cell and of the MD velocities.')
+        spec.input('x', valid_type=orm.Float, required=False, help='Composition x of SiOx (or give `structure`).')
+        spec.input('seed', valid_type=orm.Int, help='Seed of the random cell and of the MD velocities (a user cell: its number).')
+        spec.input('structure', valid_type=orm.StructureData, required=False, help="A user's Si-O cell instead of x.")
+        spec.input('relax', valid_type=orm.Bool, default=lambda: orm.Bool(False), help="Melt-quench the user's cell first.")
         spec.input('supercell', valid_type=orm.Int, default=lambda: orm.Int(4), help='n of the n^3 cubic SiO2 supercell.')
         spec.input('sites_per_structure', valid_type=orm.Int, default=lambda: orm.Int(0), help='Si sites for XANES (0: all).')
         spec.input(
@@ -44,9 +56,18 @@ class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
         spec.expose_inputs(MeltQuenchWorkChain, namespace='md', exclude=('structure',))
         spec.expose_inputs(SiteXanesWorkChain, namespace='xanes', exclude=('structure', 'sites'))
         spec.expose_inputs(BaderWorkChain, namespace='bader', exclude=('structure',))
-        spec.outline(cls.build, cls.run_md, cls.run_xanes, cls.run_bader, cls.results)
+        spec.inputs.validator = validate_x_or_structure
+        spec.outline(
+            cls.build,
+            if_(cls.should_run_md)(cls.run_md, cls.inspect_md),
+            cls.run_xanes,
+            cls.run_bader,
+            cls.results,
+        )
         spec.output('initial_structure', valid_type=orm.StructureData)
-        spec.expose_outputs(MeltQuenchWorkChain, namespace='md')
+        spec.output('structure', valid_type=orm.StructureData, help='The cell whose sites were computed.')
+        spec.output('x', valid_type=orm.Float, required=False, help="x counted from a user's cell.")
+        spec.expose_outputs(MeltQuenchWorkChain, namespace='md', namespace_options={'required': False})
         spec.expose_outputs(SiteXanesWorkChain, namespace='xanes')
         spec.output('sites', valid_type=orm.List, help='Si sites sent to XANES.')
         spec.output('charges', valid_type=orm.ArrayData, required=False)
@@ -100,9 +121,16 @@ class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
         return builder
 
     def build(self):
-        structure = build_amorphous_seed(self.inputs.x, self.inputs.seed, self.inputs.supercell)
-        self.out('initial_structure', structure)
-        self.ctx.initial = structure
+        if 'structure' in self.inputs:
+            self.ctx.initial = self.inputs.structure
+            self.out('x', user_structure_x(self.inputs.structure))
+        else:
+            self.ctx.initial = build_amorphous_seed(self.inputs.x, self.inputs.seed, self.inputs.supercell)
+        self.out('initial_structure', self.ctx.initial)
+        self.ctx.structure = self.ctx.initial
+
+    def should_run_md(self):
+        return 'structure' not in self.inputs or self.inputs.relax.value
 
     def run_md(self):
         inputs = AttributeDict(self.exposed_inputs(MeltQuenchWorkChain, namespace='md'))
@@ -114,7 +142,7 @@ class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
         inputs.metadata = {'call_link_label': 'melt_quench'}
         return ToContext(md=submit_once(self, MeltQuenchWorkChain, **inputs))
 
-    def run_xanes(self):
+    def inspect_md(self):
         md = self.ctx.md
         if md.exit_status == MeltQuenchWorkChain.exit_codes.ERROR_STRUCTURE_INVALID.status:
             # Keep what was checked so the user can see why; spend no DFT on it.
@@ -124,6 +152,9 @@ class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
             return self.exit_codes.ERROR_MD_FAILED.format(status=md.exit_status)
         self.out_many(self.exposed_outputs(self.ctx.md, MeltQuenchWorkChain, namespace='md'))
         self.ctx.structure = self.ctx.md.outputs.structure
+
+    def run_xanes(self):
+        self.out('structure', self.ctx.structure)
         sites = select_sites(self.ctx.structure, self.inputs.sites_per_structure)
         self.out('sites', sites)
         inputs = AttributeDict(self.exposed_inputs(SiteXanesWorkChain, namespace='xanes'))
