@@ -126,18 +126,32 @@ def _write_spectrum(path, energy, intensity) -> None:
     path.write_text('energy_eV,intensity\n' + '\n'.join(f'{float(e)!r},{float(i)!r}' for e, i in zip(energy, intensity, strict=True)))
 
 
-def test_measured_like_spectra_calibrated_by_shift_or_reference(interrupted_training, tmp_path):
-    """A computed spectrum made "measured-like" (energies off by +3 eV, cut, sampled on another grid, noisy)
-    predicts within 0.15 e of the original once calibrated, with --shift and with a quartz --reference;
-    the shift is stored; a spectrum in other intensity units is flagged; bad files store nothing."""
-    dataset, _, node = interrupted_training
+@pytest.fixture(scope='module')
+def edge_training(siox_setup):
+    """A model for measured spectra: each spectrum normalised by its edge step (pre-edge 0, post-edge 1)."""
+    dataset = dataset_node(160)
+    results, node = run_get_node(training_builder(siox_setup['codes']['python'], dataset, {**CONFIG, 'normalisation': 'edge'}))
+    assert node.is_finished_ok, node.exit_message
+    return dataset, results, node
+
+
+def test_measured_like_spectra_calibrated_by_shift_or_reference(edge_training, interrupted_training, tmp_path):
+    """A computed spectrum made "measured-like" (energy scale 3 eV high, cut, another grid, x250 counts on an
+    offset, broadened by 0.2 eV, 0.5 % noise) predicts within 0.15 e of the original with an edge-step model,
+    calibrated with --shift and with a quartz --reference; the shift is stored; a spectrum in other intensity
+    units is flagged by a model trained on absolute units; bad files store nothing."""
+    from scipy.ndimage import gaussian_filter1d
+
+    dataset, _, node = edge_training
     profile = ['-p', get_profile().name]
-    energy, row = dataset.get_array('energy'), dataset.get_array('spectra')[5]
+    energy, row = dataset.get_array('energy'), dataset.get_array('spectra')[100]
     _write_spectrum(tmp_path / 'original.csv', energy, row)
     offset = 3.0  # the instrument's energy scale reads 3 eV high
     measured = np.linspace(1832.5, 1884.0, 400)  # another grid, cut: 1829.5-1881 eV on the true axis
-    noise = np.random.default_rng(0).normal(0.0, 0.005 * row.max(), measured.size)
-    _write_spectrum(tmp_path / 'sample.csv', measured, np.interp(measured - offset, energy, row) + noise)
+    broadened = gaussian_filter1d(row, 0.2 / (energy[1] - energy[0]), mode='nearest')
+    counts = 250.0 * np.interp(measured - offset, energy, broadened) + 3.0
+    counts += np.random.default_rng(0).normal(0.0, 0.005 * counts.max(), measured.size)
+    _write_spectrum(tmp_path / 'sample.csv', measured, counts)
     quartz = np.exp(-0.5 * ((np.linspace(1835, 1870, 141) - (1846.0 + offset)) / 1.5) ** 2)
     _write_spectrum(tmp_path / 'quartz.csv', np.linspace(1835, 1870, 141), quartz)
 
@@ -177,7 +191,8 @@ def test_measured_like_spectra_calibrated_by_shift_or_reference(interrupted_trai
 
     scaled = tmp_path / 'other_units.csv'
     _write_spectrum(scaled, energy, 100 * row)
-    flagged = CliRunner().invoke(predict_command, [str(scaled), '--model', str(node.pk), *profile])
+    absolute_units_model = interrupted_training[2]
+    flagged = CliRunner().invoke(predict_command, [str(scaled), '--model', str(absolute_units_model.pk), *profile])
     assert flagged.exit_code == 0 and 'WARNING: charge: the spectrum lies outside the training spectra' in flagged.output
 
     bad = tmp_path / 'bad'

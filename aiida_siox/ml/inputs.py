@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from aiida_siox.analysis.edge_step import edge_step_normalise
 from aiida_siox.analysis.measured_spectrum import SpectrumInputError
 
 from .grid import ML_GRID
 
 __all__ = ['SpectrumInputError', 'augment', 'normalisation_scale', 'normalise', 'resample_to_grid']
 
-NORMALISATIONS = ('global', 'max', 'area')
+NORMALISATIONS = ('global', 'max', 'area', 'edge')
 
 
 def resample_to_grid(energy: np.ndarray, intensity: np.ndarray, grid: np.ndarray = ML_GRID) -> np.ndarray:
@@ -54,14 +55,26 @@ def normalisation_scale(spectra: np.ndarray, mode: str) -> float | None:
     return float(np.abs(spectra).max()) or 1.0
 
 
-def normalise(spectra: np.ndarray, mode: str, scale: float | None = None) -> np.ndarray:
+def normalise(spectra: np.ndarray, mode: str, scale: float | None = None, energy: np.ndarray = ML_GRID) -> np.ndarray:
     """Scale spectra for the network.
 
     ``global``: divide all by one constant (computed spectra share absolute units; the paper's
     setting). ``max``: each spectrum by its own maximum; ``area``: each by its mean intensity on
-    the grid. The last two are for models meant for measured spectra, whose units are arbitrary.
+    the grid; ``edge``: each by its edge step after subtracting its pre-edge line
+    (:mod:`aiida_siox.analysis.edge_step`, as XAS practice normalises measured spectra). The last
+    three are for models meant for measured spectra, whose units are arbitrary.
+
+    :param energy: the grid of the spectra (``edge`` only).
     """
     spectra = np.asarray(spectra, np.float32)
+    if mode == 'edge':
+        rows = []
+        for row in np.atleast_2d(spectra):
+            try:
+                rows.append(edge_step_normalise(energy, row)[0])
+            except ValueError as exception:
+                raise SpectrumInputError(f'cannot apply edge-step normalisation: {exception}') from None
+        return np.asarray(rows, np.float32).reshape(spectra.shape)
     if mode == 'global':
         if scale is None:
             raise ValueError('global normalisation needs the scale of the training set')

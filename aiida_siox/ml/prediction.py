@@ -136,7 +136,7 @@ def prepare_input(energy: np.ndarray, intensity: np.ndarray, meta: dict) -> np.n
     start, end, points = meta['energy_grid']
     grid = np.linspace(start, end, int(points))
     on_grid = resample_to_grid(energy, intensity, grid)
-    return normalise(on_grid[None, :], meta['normalisation'], meta['scale'])
+    return normalise(on_grid[None, :], meta['normalisation'], meta['scale'], grid)
 
 
 def predict_spectrum(energy: np.ndarray, intensity: np.ndarray, charge_model: bytes, rdf_model: bytes) -> dict:

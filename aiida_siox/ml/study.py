@@ -82,11 +82,11 @@ class Study(PaperMode):
             raise RuntimeError("split by site: the paper-mode rows must be the ensemble's rows")
         mode = self.config['normalisation']
         self.scale = normalisation_scale(self.spectra[self.train_rows], mode)
-        self.inputs = torch.from_numpy(normalise(self.spectra, mode, self.scale)).to(self.device)
+        self.inputs = torch.from_numpy(normalise(self.spectra, mode, self.scale, self.energy)).to(self.device)
         self.paper_scale, self.paper_inputs = self.scale, self.inputs
         if self.config['paper_mode'] and not same_rows:  # the scale of the paper's own training rows
             self.paper_scale = normalisation_scale(self.spectra[self.paper_train_rows], mode)
-            self.paper_inputs = torch.from_numpy(normalise(self.spectra, mode, self.paper_scale)).to(self.device)
+            self.paper_inputs = torch.from_numpy(normalise(self.spectra, mode, self.paper_scale, self.energy)).to(self.device)
         self.targets = {
             'charge': torch.from_numpy(self.charge.reshape(-1, 1)).to(self.device),
             'rdf': torch.from_numpy(self.rdf).to(self.device),
@@ -237,7 +237,7 @@ class Study(PaperMode):
         cells, (mean_spectra, mean_charge, mean_rdf, mean_x) = evaluation.cell_means(
             self.groups, self.spectra, self.charge, self.rdf, self.x_composition
         )
-        inputs = torch.from_numpy(normalise(mean_spectra, self.config['normalisation'], self.scale)).to(self.device)
+        inputs = torch.from_numpy(normalise(mean_spectra, self.config['normalisation'], self.scale, self.energy)).to(self.device)
         charge = predict(charge_model, inputs)[..., 0]
         rdf = predict(rdf_model, inputs).mean(axis=0)
         rdf_rmse = evaluation.per_site_rmse(mean_rdf, rdf)
