@@ -129,13 +129,22 @@ def recover_command(context, workers):
 @click.option(
     '--output', type=click.Path(path_type=pathlib.Path, file_okay=False), default=pathlib.Path('siox-demo-report'), show_default=True
 )
+@click.option('--max-structures', type=click.IntRange(min=1), default=None, help="Structures in flight at once (default: the protocol's).")
+@click.option(
+    '--max-sites', type=click.IntRange(min=1), default=None, help="Sites of one structure in flight at once (default: the protocol's)."
+)
 @CONFIG_DIR
-def demo_command(profile, compositions, seeds, protocol, output, config_dir):
+def demo_command(profile, compositions, seeds, protocol, output, max_structures, max_sites, config_dir):
     """Run the whole pipeline at toy scale through the daemon, then write a report."""
     from aiida_siox.cli.demo import run_demo
 
     result = _setup(profile, False, config_dir, False)
     xs = [float(x) for x in compositions.split(',')]
     seed_list = [int(s) for s in seeds.split(',')]
-    ok = run_demo(result['profile'], result['codes'], xs, seed_list, protocol, output, click.echo)
+    overrides: dict = {}
+    if max_structures is not None:
+        overrides['max_concurrent_structures'] = max_structures
+    if max_sites is not None:
+        overrides['structure'] = {'xanes': {'max_concurrent_sites': max_sites}}
+    ok = run_demo(result['profile'], result['codes'], xs, seed_list, protocol, output, click.echo, overrides=overrides or None)
     sys.exit(0 if ok else 1)

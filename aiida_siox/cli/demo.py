@@ -69,15 +69,27 @@ def follow(node, echo: Callable[[str], None], interval: float = 3.0) -> float:
     return time.monotonic() - start
 
 
-def run_demo(profile: str, codes: dict, compositions: list[float], seeds: list[int], protocol: str, output: pathlib.Path, echo) -> bool:
-    """Submit :class:`SiOxDatasetWorkChain`, follow it, write the report; True when it finished ok."""
+def run_demo(
+    profile: str,
+    codes: dict,
+    compositions: list[float],
+    seeds: list[int],
+    protocol: str,
+    output: pathlib.Path,
+    echo,
+    overrides: dict | None = None,
+) -> bool:
+    """Submit :class:`SiOxDatasetWorkChain`, follow it, write the report; True when it finished ok.
+
+    :param overrides: of the dataset protocol (e.g. ``max_concurrent_structures``).
+    """
     from aiida.engine import submit
 
     from aiida_siox.report import write_report
     from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 
     ensure_daemon(profile, echo)
-    builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, compositions, seeds, protocol=protocol)
+    builder = SiOxDatasetWorkChain.get_builder_from_protocol(codes, compositions, seeds, protocol=protocol, overrides=overrides)
     node = submit(builder)
     echo(f'Submitted SiOxDatasetWorkChain <{node.pk}> ({protocol} protocol, x = {compositions}, seeds = {seeds})')
     elapsed = follow(node, echo)
