@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
-from aiida_siox.analysis.edge_step import edge_energy, edge_step_normalise
+from aiida_siox.ml.edge_step import edge_energy, edge_step_normalise
 from aiida_siox.ml.grid import ML_GRID
 
 

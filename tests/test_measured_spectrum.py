@@ -9,10 +9,10 @@ from aiida_siox.analysis.measured_spectrum import (
     SpectrumInputError,
     check_measured_spectrum,
     main_peak_energy,
+    read_measured_spectrum,
     reference_shift,
 )
 from aiida_siox.ml.domain import domain_warnings, input_distance, training_domain
-from aiida_siox.ml.prediction import read_measured_spectrum
 
 ENERGY = np.linspace(1825.0, 1885.0, 121)
 

@@ -9,7 +9,8 @@ import torch
 
 from aiida_siox.ml import baseline, evaluation, inputs, splits
 from aiida_siox.ml.models import stacked_model
-from aiida_siox.ml.prediction import load_model, predict_spectrum, read_spectrum_file
+from aiida_siox.ml.prediction import load_model, predict_spectrum
+from aiida_siox.ml.spectrum_files import read_spectrum_file
 from aiida_siox.ml.study import Study, StudyInterrupted
 from aiida_siox.ml.study_config import check_config
 from aiida_siox.ml.synthetic import synthetic_dataset
@@ -488,3 +489,22 @@ def test_report_gives_the_training_jobs_fixed_cost_apart_from_its_epochs():
         'rdf 40 epochs x 27 ms'
     ]
     assert training_cost_lines({'charge': {}, 'rdf': {}}) == []  # a job from before the fixed cost was recorded
+
+
+def test_the_training_package_imports_alone_as_on_a_compute_node(tmp_path):
+    """The training job copies aiida_siox/ml/*.py as `siox_ml` to a node without AiiDA or aiida_siox: no module of it
+    may import the rest of aiida_siox (edge-step normalisation and the spectrum error live in ml/ for that)."""
+    import pathlib
+    import shutil
+    import subprocess
+    import sys
+
+    import aiida_siox.ml
+
+    package = tmp_path / 'siox_ml'
+    package.mkdir()
+    for module in pathlib.Path(aiida_siox.ml.__file__).parent.glob('*.py'):
+        shutil.copy(module, package / module.name)
+    code = "import sys; sys.modules['aiida_siox'] = None; sys.modules['aiida'] = None; import siox_ml.train_job, siox_ml.prediction"
+    result = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr

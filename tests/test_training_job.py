@@ -204,3 +204,43 @@ def test_measured_like_spectra_calibrated_by_shift_or_reference(edge_training, i
     assert refused.exit_code == 1 and 'nan.txt line 11: NaN or infinite value' in refused.output
     assert 'Traceback' not in refused.output
     assert orm.QueryBuilder().append(orm.Node).count() == nodes  # not even the good file's spectrum
+
+
+def test_a_partial_spectrum_is_answered_by_the_best_window_it_covers(interrupted_training, tmp_path):
+    """A spectrum cut to 1830-1856 eV (a measured scan that stops early) gets the prediction of the sub-window
+    network with the lowest test RMSE among those it covers, never zero padding; too short a piece is refused."""
+    dataset, results, node = interrupted_training
+    assert 'windows_charge_model' in results and 'windows_rdf_model' in results
+    profile = ['-p', get_profile().name]
+    energy, row = dataset.get_array('energy'), dataset.get_array('spectra')[100]
+    _write_spectrum(tmp_path / 'full.csv', energy, row)
+    cut = energy <= 1856.0
+    _write_spectrum(tmp_path / 'cut.csv', energy[cut], row[cut])
+    full = CliRunner().invoke(predict_command, [str(tmp_path / 'full.csv'), '--model', str(node.pk), *profile])
+    partial = CliRunner().invoke(
+        predict_command, [str(tmp_path / 'cut.csv'), '--model', str(node.pk), '--table', str(tmp_path / 't.csv'), *profile]
+    )
+    assert full.exit_code == 0 and partial.exit_code == 0, partial.output
+    assert 'partial spectrum: answered by the' in partial.output
+    value = {name: float(out.output.split('Si valence (Bader): ')[1].split()[0]) for name, out in (('full', full), ('cut', partial))}
+    print(f'partial 1830-1856 eV: {value["cut"]:+.3f} e vs whole window {value["full"]:+.3f} e')  # for the notes (-s)
+    prediction = (
+        orm.QueryBuilder()
+        .append(orm.CalcFunctionNode, filters={'attributes.process_label': 'predict_from_spectrum'})
+        .order_by({orm.CalcFunctionNode: {'ctime': 'desc'}})
+        .first(flat=True)
+    )
+    window = prediction.outputs.charge['window']
+    start, end = window['range_ev']
+    assert start >= 1830.0 - 1e-6 and end <= 1856.0 + 1e-6  # a window the spectrum covers
+    scores = results['metrics']['windows']['charge']
+    covered = [name for name, entry in scores.items() if entry['range_ev'][1] <= 1856.0 + 1e-6]
+    assert window['name'] == min(covered, key=lambda name: scores[name]['rmse'])  # the best of those
+    assert prediction.inputs.charge_windows_model.uuid == results['windows_charge_model'].uuid
+    assert abs(value['cut'] - value['full']) < 0.3
+    assert (tmp_path / 't.csv').read_text().splitlines()[1].split(',')[6] == f'{start:g}-{end:g}'
+    short = tmp_path / 'short.csv'
+    inside = (energy >= 1840.0) & (energy <= 1845.0)
+    _write_spectrum(short, energy[inside], row[inside])
+    refused = CliRunner().invoke(predict_command, [str(short), '--model', str(node.pk), *profile])
+    assert refused.exit_code == 1 and 'holds none of the sub-windows' in refused.output

@@ -15,9 +15,15 @@ Pure numpy, applied before anything is stored: a file that fails here never beco
 
 from __future__ import annotations
 
+import pathlib
+
 import numpy as np
 
+from aiida_siox.ml.errors import SpectrumInputError
 from aiida_siox.ml.grid import QUARTZ_MAIN_PEAK_EV
+from aiida_siox.ml.spectrum_files import read_spectrum_table
+
+__all__ = ['SpectrumInputError', 'check_measured_spectrum', 'main_peak_energy', 'read_measured_spectrum', 'reference_shift']
 
 #: Fewer points than this cannot describe an edge and its main peak.
 MIN_POINTS = 20
@@ -25,10 +31,6 @@ MIN_POINTS = 20
 KEV_BELOW = 100.0
 #: Negative intensities deeper than this fraction of the maximum are refused.
 NEGATIVE_FRACTION = 0.1
-
-
-class SpectrumInputError(ValueError):
-    """A spectrum that cannot be used as it is (unreadable, NaN, too short a range, unsorted energies)."""
 
 
 def check_measured_spectrum(
@@ -88,3 +90,12 @@ def main_peak_energy(energy: np.ndarray, intensity: np.ndarray) -> float:
 def reference_shift(energy: np.ndarray, intensity: np.ndarray, target_ev: float = QUARTZ_MAIN_PEAK_EV) -> float:
     """The energy shift (eV, added to the sample's energies) that puts a quartz reference's main peak on ``target_ev``."""
     return float(target_ev - main_peak_energy(energy, intensity))
+
+
+def read_measured_spectrum(path: str | pathlib.Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(energy in eV ascending, intensity, notes on what was changed) of a user's spectrum file, checked.
+
+    The checks (:func:`check_measured_spectrum`) name the file's line.
+    """
+    energy, intensity, lines = read_spectrum_table(path)
+    return check_measured_spectrum(energy, intensity, pathlib.Path(path).name, lines)

@@ -16,8 +16,8 @@ import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 
-from aiida_siox.analysis.measured_spectrum import reference_shift
-from aiida_siox.ml.prediction import predict_spectrum, read_measured_spectrum
+from aiida_siox.analysis.measured_spectrum import read_measured_spectrum, reference_shift
+from aiida_siox.ml.prediction import predict_spectrum
 
 
 def spectrum_node(path: str | pathlib.Path) -> orm.XyData:
@@ -59,23 +59,34 @@ def shift_spectrum_energy(spectrum: orm.XyData, shift: orm.Float) -> orm.XyData:
 
 
 @calcfunction
-def predict_from_spectrum(spectrum: orm.XyData, charge_model: orm.SinglefileData, rdf_model: orm.SinglefileData) -> dict:
-    """Mean Si valence and RDF, each with the ensemble's spread, for one spectrum; out-of-domain warnings in ``charge``."""
+def predict_from_spectrum(
+    spectrum: orm.XyData,
+    charge_model: orm.SinglefileData,
+    rdf_model: orm.SinglefileData,
+    charge_windows_model: orm.SinglefileData | None = None,
+    rdf_windows_model: orm.SinglefileData | None = None,
+) -> dict:
+    """Mean Si valence and RDF, each with the ensemble's spread, for one spectrum; out-of-domain warnings in ``charge``.
+
+    A spectrum that covers only part of the grid is answered by the best sub-window network it covers
+    (given the window models): ``charge['window']`` and the RDF's ``window`` attribute say which, with its test RMSE.
+    """
     energy, intensity = spectrum.get_x()[1], spectrum.get_y()[0][1]
-    result = predict_spectrum(energy, intensity, charge_model.get_content(mode='rb'), rdf_model.get_content(mode='rb'))
+    windows = [model.get_content(mode='rb') if model is not None else None for model in (charge_windows_model, rdf_windows_model)]
+    result = predict_spectrum(energy, intensity, charge_model.get_content(mode='rb'), rdf_model.get_content(mode='rb'), *windows)
     charge = result['charge']
     rdf = orm.ArrayData()
     rdf.set_array('r', result['r'])
     rdf.set_array('mean', result['rdf']['mean'])
     rdf.set_array('std', result['rdf']['std'])
-    return {
-        'charge': orm.Dict(
-            {
-                'mean': float(charge['mean'][0]),
-                'std': float(charge['std'][0]),
-                'members': np.asarray(charge['members'][:, 0]).tolist(),
-                'warnings': [*charge['warnings'], *result['rdf']['warnings']],
-            }
-        ),
-        'rdf': rdf,
+    if 'window' in result['rdf']:
+        rdf.base.attributes.set('window', result['rdf']['window'])
+    values = {
+        'mean': float(charge['mean'][0]),
+        'std': float(charge['std'][0]),
+        'members': np.asarray(charge['members'][:, 0]).tolist(),
+        'warnings': [*charge['warnings'], *result['rdf']['warnings']],
     }
+    if 'window' in charge:
+        values['window'] = charge['window']
+    return {'charge': orm.Dict(values), 'rdf': rdf}

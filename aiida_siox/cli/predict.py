@@ -11,7 +11,7 @@ from aiida_siox.analysis.measured_spectrum import SpectrumInputError, reference_
 from aiida_siox.calculations.prediction import predict_from_spectrum, reference_energy_shift, shift_spectrum_energy, spectrum_node
 from aiida_siox.ml.grid import GRID_END_EV, GRID_START_EV, QUARTZ_MAIN_PEAK_EV
 from aiida_siox.ml.inputs import resample_to_grid
-from aiida_siox.ml.prediction import load_model
+from aiida_siox.ml.prediction import covers, load_model
 
 
 class ModelNotFound(ValueError):
@@ -20,6 +20,17 @@ class ModelNotFound(ValueError):
 
 def find_models(node: orm.Node) -> tuple[orm.SinglefileData, orm.SinglefileData]:
     """(charge model, RDF model) from a training job or workchain, a dataset workchain, or one model file."""
+    outputs = _model_outputs(node)
+    return outputs['charge_model'], outputs['rdf_model']
+
+
+def find_window_models(node: orm.Node) -> tuple[orm.SinglefileData | None, orm.SinglefileData | None]:
+    """(charge, RDF) sub-window models of the same training, or None each where it did not write them."""
+    outputs = _model_outputs(node)
+    return outputs.get('windows_charge_model'), outputs.get('windows_rdf_model')
+
+
+def _model_outputs(node: orm.Node) -> dict:
     if isinstance(node, orm.SinglefileData):
         creator = node.creator
         if creator is None or 'charge_model' not in creator.outputs:
@@ -28,9 +39,10 @@ def find_models(node: orm.Node) -> tuple[orm.SinglefileData, orm.SinglefileData]
     if isinstance(node, orm.ProcessNode):
         outputs = node.outputs
         if 'training' in outputs and 'charge_model' in outputs.training:
-            return outputs.training.charge_model, outputs.training.rdf_model
+            outputs = outputs.training
         if 'charge_model' in outputs and 'rdf_model' in outputs:
-            return outputs.charge_model, outputs.rdf_model
+            names = ('charge_model', 'rdf_model', 'windows_charge_model', 'windows_rdf_model')
+            return {name: outputs[name] for name in names if name in outputs}
         raise ModelNotFound(f'{node.process_label}<{node.pk}> has no trained models among its outputs (did it finish?)')
     raise ModelNotFound(f'{type(node).__name__}<{node.pk}> is not a training job, a dataset workchain or a model file')
 
@@ -63,6 +75,8 @@ def prepare_spectra(
     charge_model, _ = find_models(model)
     start, end, points = load_model(charge_model.get_content(mode='rb'))[1]['energy_grid']
     grid = np.linspace(start, end, int(points))
+    charge_windows, _ = find_window_models(model)
+    windows = load_model(charge_windows.get_content(mode='rb'))[1] if charge_windows is not None else None
     if shift is not None and reference is not None:
         raise SpectrumInputError('give --shift or --reference, not both')
     reference_node = spectrum_node(reference) if reference is not None else None
@@ -73,7 +87,7 @@ def prepare_spectra(
     for path in spectrum_files(paths):
         try:
             node = spectrum_node(path)
-            resample_to_grid(node.get_x()[1] + shift, node.get_y()[0][1], grid)
+            check_coverage(node.get_x()[1] + shift, node.get_y()[0][1], grid, windows)
         except SpectrumInputError as exception:
             message = str(exception)
             errors.append(message if message.startswith(path.name) or message.startswith(str(path)) else f'{path.name}: {message}')
@@ -82,6 +96,22 @@ def prepare_spectra(
     if errors:
         raise SpectrumInputError('\n'.join(errors))
     return nodes, reference_node, shift
+
+
+def check_coverage(energy: np.ndarray, intensity: np.ndarray, grid: np.ndarray, windows: dict | None) -> None:
+    """A spectrum must cover the model's grid, or (with sub-window models) at least one of their windows."""
+    try:
+        resample_to_grid(energy, intensity, grid)
+        return
+    except SpectrumInputError as exception:
+        if windows is None:
+            raise SpectrumInputError(f'{exception} (a training with `windows: true` can answer for part of it)') from None
+    if not any(covers(energy, *window['range_ev']) for window in windows['windows']):
+        narrowest = min(w['range_ev'][1] - w['range_ev'][0] for w in windows['windows'])
+        raise SpectrumInputError(
+            f'the spectrum covers {energy.min():.2f}-{energy.max():.2f} eV: it holds none of the sub-windows of the models '
+            f'(at least {narrowest:.2f} eV of {grid[0]:.0f}-{grid[-1]:.0f} eV in one of the windows of docs/ml.md)'
+        )
 
 
 def predict_files(
@@ -94,6 +124,9 @@ def predict_files(
     ``reference_energy_shift`` from the stored reference spectrum.
     """
     charge_model, rdf_model = find_models(model)
+    windows = {
+        key: value for key, value in zip(('charge_windows_model', 'rdf_windows_model'), find_window_models(model), strict=True) if value
+    }
     nodes, reference_node, shift_ev = prepare_spectra(paths, model, shift, reference)
     if reference_node is not None:
         shift_node = reference_energy_shift(reference_node.store(), orm.Float(QUARTZ_MAIN_PEAK_EV))
@@ -106,7 +139,7 @@ def predict_files(
         spectrum = node.store()
         if shift_node is not None:
             spectrum = shift_spectrum_energy(spectrum, shift_node)
-        prediction = predict_from_spectrum(spectrum, charge_model, rdf_model)
+        prediction = predict_from_spectrum(spectrum, charge_model, rdf_model, **windows)
         results.append({'file': spectrum.base.attributes.get('source_filename'), 'shift_ev': shift_ev, **prediction})
     return results
 
@@ -131,6 +164,13 @@ def prediction_text(path: pathlib.Path | str, result: dict) -> str:
         made = shift.creator
         source = f'from the reference {made.inputs.reference.base.attributes.get("source_filename")}' if made else 'given'
         lines.append(f'energy shift: {shift.value:+.3f} eV ({source}; Float<{shift.pk}>)')
+    window = charge.get('window')
+    if window is not None:
+        start, end = window['range_ev']
+        lines.append(
+            f'partial spectrum: answered by the {start:.2f}-{end:.2f} eV window network ({window["name"]}, one network, '
+            f'test RMSE {window["test_rmse"]:.3f} e; no ensemble spread)'
+        )
     lines += [
         f'Si valence (Bader): {charge["mean"]:+.3f} +- {charge["std"]:.3f} e  ({len(charge["members"])} ensemble members)',
         f'RDF: highest peak at {r[first]:.2f} A (g = {mean[first]:.2f} +- {rdf.get_array("std")[first]:.2f})',
@@ -140,7 +180,7 @@ def prediction_text(path: pathlib.Path | str, result: dict) -> str:
     return '\n'.join(lines)
 
 
-TABLE_COLUMNS = ('file', 'shift_ev', 'si_valence_e', 'si_valence_std_e', 'rdf_peak_r_a', 'rdf_peak_g', 'warnings', 'prediction_pk')
+TABLE_COLUMNS = ('file', 'shift_ev', 'si_valence_e', 'si_valence_std_e', 'rdf_peak_r_a', 'rdf_peak_g', 'window_ev', 'warnings', 'prediction_pk')
 
 
 def write_prediction_table(results: list[dict], output: pathlib.Path) -> None:
@@ -162,6 +202,7 @@ def write_prediction_table(results: list[dict], output: pathlib.Path) -> None:
                     f'{charge["std"]:.4f}',
                     f'{rdf.get_array("r")[first]:.3f}',
                     f'{mean[first]:.3f}',
+                    '-'.join(f'{e:g}' for e in charge['window']['range_ev']) if 'window' in charge.keys() else 'all',
                     '; '.join(charge.get('warnings', [])),
                     charge.creator.pk,
                 ]

@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from aiida_siox.analysis.edge_step import edge_step_normalise
-from aiida_siox.analysis.measured_spectrum import SpectrumInputError
-
+from .edge_step import edge_step_normalise
+from .errors import SpectrumInputError
 from .grid import ML_GRID
 
 __all__ = ['SpectrumInputError', 'augment', 'normalisation_scale', 'normalise', 'resample_to_grid']
@@ -61,7 +60,7 @@ def normalise(spectra: np.ndarray, mode: str, scale: float | None = None, energy
     ``global``: divide all by one constant (computed spectra share absolute units; the paper's
     setting). ``max``: each spectrum by its own maximum; ``area``: each by its mean intensity on
     the grid; ``edge``: each by its edge step after subtracting its pre-edge line
-    (:mod:`aiida_siox.analysis.edge_step`, as XAS practice normalises measured spectra). The last
+    (:mod:`aiida_siox.ml.edge_step`, as XAS practice normalises measured spectra). The last
     three are for models meant for measured spectra, whose units are arbitrary.
 
     :param energy: the grid of the spectra (``edge`` only).

@@ -1,124 +1,21 @@
-"""Prediction for a new spectrum: read the file, put it on the grid, run the ensembles.
+"""Prediction for a new spectrum: put it on the grid, run the ensembles (or a sub-window network).
 
-Spectrum files: plain text or CSV with two numeric columns, energy (eV) and intensity; lines
-starting with ``#`` are comments and one header line of column names is allowed. XDI files are
-read by their ``# Column.N: name`` labels, not by position: the energy column, then the first of
-the absorption columns (normalised mu, mu in transmission or fluorescence), or mu computed from
-the raw intensities (ln(i0/itrans), ifluor/i0) when only those are there.
+Reading the files is :mod:`aiida_siox.ml.spectrum_files`; the checks of a measured spectrum are
+:mod:`aiida_siox.analysis.measured_spectrum`.
 """
 
 from __future__ import annotations
 
 import io
-import pathlib
 
 import numpy as np
 import torch
-
-from aiida_siox.analysis.measured_spectrum import check_measured_spectrum
 
 from .domain import domain_warnings
 from .inputs import SpectrumInputError, normalise, resample_to_grid
 from .models import StackedMLP
 from .study import MODEL_FORMAT
-
-
-def read_spectrum_file(path: str | pathlib.Path) -> tuple[np.ndarray, np.ndarray]:
-    """(energy, intensity) from a two-column text, CSV or XDI file, as written.
-
-    :raises SpectrumInputError: naming the file and the line at fault.
-    """
-    energy, intensity, _ = read_spectrum_table(path)
-    return energy, intensity
-
-
-def read_measured_spectrum(path: str | pathlib.Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(energy in eV ascending, intensity, notes on what was changed) of a user's spectrum file, checked.
-
-    The checks (:func:`~aiida_siox.analysis.measured_spectrum.check_measured_spectrum`) name the file's line.
-    """
-    energy, intensity, lines = read_spectrum_table(path)
-    return check_measured_spectrum(energy, intensity, pathlib.Path(path).name, lines)
-
-
-def read_spectrum_table(path: str | pathlib.Path) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """(energy, intensity, file line of each point) from a two-column text, CSV or XDI file."""
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise SpectrumInputError(f'{path}: no such file')
-    rows, numbers, header_seen = [], [], False
-    lines = path.read_text(errors='replace').splitlines()
-    labels = xdi_column_labels(lines)
-    for number, line in enumerate(lines, start=1):
-        text = line.strip()
-        if not text or text.startswith('#'):
-            continue
-        fields = [f for f in text.replace(',', ' ').replace(';', ' ').split() if f]
-        try:
-            values = [float(f) for f in fields]
-        except ValueError:
-            if not rows and not header_seen and not any(_is_number(f) for f in fields):
-                header_seen = True  # one header line of column names
-                continue
-            raise SpectrumInputError(f'{path.name} line {number}: not numbers: {text[:60]!r}') from None
-        if len(values) < max(2, len(labels)):
-            expected = f'{len(labels)} columns (its Column labels)' if labels else '2 columns (energy, intensity)'
-            raise SpectrumInputError(f'{path.name} line {number}: expected {expected}, got {len(values)}')
-        rows.append(values)
-        numbers.append(number)
-    if len(rows) < 2:
-        raise SpectrumInputError(f'{path.name}: fewer than 2 data lines')
-    width = min(len(row) for row in rows)
-    data = np.array([row[:width] for row in rows], float)
-    if labels:
-        return (*xdi_energy_and_mu(data, labels, path.name), numbers)
-    return data[:, 0], data[:, 1], numbers
-
-
-#: XDI column names holding an absorption spectrum, in order of preference (XDI specification, "Column").
-XDI_MU_COLUMNS = ('norm', 'normtrans', 'normfluor', 'mutrans', 'mufluor', 'mu', 'xmu', 'murefer')
-
-
-def xdi_column_labels(lines: list[str]) -> dict[str, int]:
-    """``{name: 0-based column}`` from the ``# Column.N: name [units]`` lines of an XDI header (empty if none)."""
-    labels = {}
-    for line in lines:
-        text = line.strip()
-        if not text.startswith('#'):
-            continue
-        key, _, value = text.lstrip('#').partition(':')
-        key = key.strip().lower()
-        if key.startswith('column.') and key[7:].isdigit() and value.split():
-            labels[value.split()[0].lower()] = int(key[7:]) - 1
-    return labels
-
-
-def xdi_energy_and_mu(data: np.ndarray, labels: dict[str, int], name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Energy and absorption from an XDI table by its column labels."""
-    if 'energy' not in labels:
-        raise SpectrumInputError(f'{name}: its XDI Column labels {sorted(labels)} have no `energy` column')
-    energy = data[:, labels['energy']]
-    for column in XDI_MU_COLUMNS:
-        if column in labels:
-            return energy, data[:, labels[column]]
-    if 'i0' in labels and 'itrans' in labels:
-        with np.errstate(divide='ignore', invalid='ignore'):
-            return energy, np.log(data[:, labels['i0']] / data[:, labels['itrans']])
-    if 'i0' in labels and 'ifluor' in labels:
-        with np.errstate(divide='ignore', invalid='ignore'):
-            return energy, data[:, labels['ifluor']] / data[:, labels['i0']]
-    raise SpectrumInputError(
-        f'{name}: no absorption column among its XDI Column labels {sorted(labels)} '
-        f'(expected one of {list(XDI_MU_COLUMNS)}, or i0 with itrans or ifluor)'
-    )
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+from .trainer import predict
 
 
 def load_model(content: bytes) -> tuple[StackedMLP, dict]:
@@ -139,21 +36,97 @@ def prepare_input(energy: np.ndarray, intensity: np.ndarray, meta: dict) -> np.n
     return normalise(on_grid[None, :], meta['normalisation'], meta['scale'], grid)
 
 
-def predict_spectrum(energy: np.ndarray, intensity: np.ndarray, charge_model: bytes, rdf_model: bytes) -> dict:
-    """Ensemble mean and standard deviation of the Si valence and of the RDF for one spectrum, each with the
-    warnings of :func:`~aiida_siox.ml.domain.domain_warnings` (input or output outside the training domain)."""
+def covers(energy: np.ndarray, start: float, end: float) -> bool:
+    """Whether the spectrum's energies reach from ``start`` to ``end``."""
+    tolerance = 1e-6 * (end - start)
+    return float(np.min(energy)) <= start + tolerance and float(np.max(energy)) >= end - tolerance
+
+
+def predict_ensemble(energy: np.ndarray, intensity: np.ndarray, content: bytes, kind: str) -> dict:
+    """The ensemble's members, mean, spread and domain warnings for a spectrum covering the model's grid."""
+    model, meta = _load_kind(content, kind)
+    prepared = prepare_input(energy, intensity, meta)
+    with torch.no_grad():
+        members = model(torch.from_numpy(prepared))[:, 0, :].numpy().astype(float)  # (M, n_out)
+    result = {'members': members, 'mean': members.mean(axis=0), 'std': members.std(axis=0), 'meta': meta}
+    result['warnings'] = domain_warnings(prepared[0], result['mean'], meta.get('domain'), kind)
+    return result
+
+
+def predict_window(energy: np.ndarray, intensity: np.ndarray, content: bytes, kind: str) -> dict:
+    """For a spectrum covering part of the grid: the network of the best sub-window it covers.
+
+    Among the windows of the model file (``windows_<kind>_model``) that lie wholly inside the
+    spectrum, the one with the lowest test RMSE answers; one network, so no ensemble spread. The
+    window, its test RMSE and the domain check over its own points come with the result.
+
+    :raises SpectrumInputError: when no window lies inside the spectrum, or the model's normalisation
+        needs the whole grid.
+    """
+    model, meta = _load_kind(content, kind)
+    if meta['normalisation'] != 'global':
+        raise SpectrumInputError(
+            f"a spectrum that covers only part of the window needs models trained with normalisation 'global' "
+            f'(the {meta["normalisation"]!r} normalisation of these is computed over the whole window)'
+        )
+    start, end, points = meta['energy_grid']
+    grid = np.linspace(start, end, int(points))
+    windows = [window for window in meta['windows'] if covers(energy, *window['range_ev'])]
+    if not windows:
+        widest = max(meta['windows'], key=lambda w: w['range_ev'][1] - w['range_ev'][0])['range_ev']
+        narrowest = min(meta['windows'], key=lambda w: w['range_ev'][1] - w['range_ev'][0])['range_ev']
+        raise SpectrumInputError(
+            f'the spectrum covers {np.min(energy):.2f}-{np.max(energy):.2f} eV: no window of the models lies inside it '
+            f'(the whole grid is {start:.0f}-{end:.0f} eV; the narrowest window {narrowest[1] - narrowest[0]:.2f} eV, '
+            f'the widest {widest[0]:.0f}-{widest[1]:.0f} eV)'
+        )
+    best = min(windows, key=lambda window: window['test_rmse'])
+    index = [window['name'] for window in meta['windows']].index(best['name'])
+    mask = np.asarray(best['mask'], np.float32)
+    on_grid = np.zeros(len(grid))
+    inside = mask > 0
+    order = np.argsort(energy)
+    on_grid[inside] = np.interp(grid[inside], np.asarray(energy)[order], np.asarray(intensity)[order])
+    prepared = normalise(on_grid[None, :], 'global', meta['scale'], grid) * mask
+    masks = torch.from_numpy(np.asarray([window['mask'] for window in meta['windows']], np.float32))
+    value = predict(model, torch.from_numpy(prepared), masks)[index, 0, :].astype(float)
+    return {
+        'members': value[None, :],
+        'mean': value,
+        'std': np.zeros_like(value),
+        'meta': meta,
+        'window': {'name': best['name'], 'range_ev': list(best['range_ev']), 'test_rmse': float(best['test_rmse'])},
+        'warnings': domain_warnings(prepared[0][inside], value, best['domain'], kind),
+    }
+
+
+def _load_kind(content: bytes, kind: str) -> tuple[StackedMLP, dict]:
+    model, meta = load_model(content)
+    if meta['kind'] != kind:
+        raise ValueError(f'expected a {kind} model, got a {meta["kind"]} model')
+    return model, meta
+
+
+def predict_spectrum(
+    energy: np.ndarray,
+    intensity: np.ndarray,
+    charge_model: bytes,
+    rdf_model: bytes,
+    charge_windows_model: bytes | None = None,
+    rdf_windows_model: bytes | None = None,
+) -> dict:
+    """Si valence and RDF for one spectrum: the ensembles' mean and spread when it covers the grid, else
+    the best sub-window network it covers (with the window models given); each with the warnings of
+    :func:`~aiida_siox.ml.domain.domain_warnings` (input or output outside the training domain)."""
     results = {}
-    for kind, content in (('charge', charge_model), ('rdf', rdf_model)):
-        model, meta = load_model(content)
-        if meta['kind'] != kind:
-            raise ValueError(f'expected a {kind} model, got a {meta["kind"]} model')
-        prepared = prepare_input(energy, intensity, meta)
-        with torch.no_grad():
-            members = model(torch.from_numpy(prepared))[:, 0, :].numpy().astype(float)  # (M, n_out)
-        results[kind] = {'members': members, 'mean': members.mean(axis=0), 'std': members.std(axis=0)}
-        results[kind]['warnings'] = domain_warnings(prepared[0], results[kind]['mean'], meta.get('domain'), kind)
+    for kind, content, windows in (('charge', charge_model, charge_windows_model), ('rdf', rdf_model, rdf_windows_model)):
+        start, end, _ = load_model(content)[1]['energy_grid']
+        if covers(energy, start, end) or windows is None:
+            results[kind] = predict_ensemble(energy, intensity, content, kind)
+        else:
+            results[kind] = predict_window(energy, intensity, windows, kind)
         if kind == 'rdf':
-            results['r'] = np.asarray(meta['r_grid'], float)
+            results['r'] = np.asarray(results[kind]['meta']['r_grid'], float)
     if not np.isfinite(results['charge']['mean']).all():
         raise SpectrumInputError('the prediction is not finite: check the spectrum')
     return results

@@ -92,6 +92,7 @@ class Study(PaperMode):
             'rdf': torch.from_numpy(self.rdf).to(self.device),
         }
         self.deadline = time.time() + float(self.config['max_seconds']) if self.config['max_seconds'] else None
+        self.window_models: dict[str, dict] = {}
 
     # -- stages ---------------------------------------------------------------------------------
 
@@ -199,7 +200,27 @@ class Study(PaperMode):
             else:
                 entry['rmse'] = evaluation.rmse(truth, prediction)
             scores[name] = entry
+        self.window_models[target] = self.window_model_file(target, result, scores, masks)
         return scores
+
+    def window_model_file(self, target: str, result: dict, scores: dict, masks: dict[str, np.ndarray]) -> dict:
+        """The sub-window networks as a model file: member i reads only window i (for spectra that cover part
+        of the grid); each window with its test RMSE and its own training domain over its points."""
+        rows = self.train_rows
+        inputs, targets = self.inputs.cpu().numpy()[rows], self.targets[target].cpu().numpy()[rows]
+        content = self.model_file(target, result, {'test': {'rmse': None}}, variant='windows')
+        content['domain'] = None  # per window instead:
+        content['windows'] = [
+            {
+                'name': name,
+                'range_ev': list(scores[name]['range_ev']),
+                'test_rmse': scores[name]['rmse'],
+                'mask': mask.tolist(),
+                'domain': training_domain(inputs[:, mask > 0], targets),
+            }
+            for name, mask in masks.items()
+        ]
+        return content
 
     def scores(self, target: str, prediction: np.ndarray, train: np.ndarray, test: np.ndarray) -> tuple[dict, np.ndarray | None]:
         """Train and test scores of one prediction per row ((N,) charge, (N, points) RDF).
@@ -303,6 +324,7 @@ class Study(PaperMode):
         metrics['baseline'], predictions['baseline_charge'] = self.baseline()
         if self.config['windows']:
             metrics['windows'] = {target: self.windows(target, metrics[target]['learning_rate']) for target in TARGETS}
+            models.update({f'windows_{target}': content for target, content in self.window_models.items()})
         metrics['averaged'] = self.averaged(members['charge'], members['rdf'])
         if self.config['paper_mode']:
             metrics['paper'], paper_predictions, paper_models = self.paper(metrics)

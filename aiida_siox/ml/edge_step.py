@@ -12,6 +12,8 @@ its wheel pulls silx, pyFAI, scikit-image, scikit-learn, h5py and mkl_fft and ne
 for these few lines. The ranges are scaled to the ML window (1830-1880 eV), which holds less
 pre-edge and post-edge than a measured scan; ``tests/test_edge_step.py`` checks that a spectrum with a
 known step, background and scale comes out with pre-edge 0 and post-edge 1, whatever its scale.
+It lives in ``ml/`` because the training job, which runs this package alone on a compute node
+(no AiiDA, no aiida_siox), normalises its training spectra with it.
 """
 
 from __future__ import annotations
