@@ -180,7 +180,17 @@ def prediction_text(path: pathlib.Path | str, result: dict) -> str:
     return '\n'.join(lines)
 
 
-TABLE_COLUMNS = ('file', 'shift_ev', 'si_valence_e', 'si_valence_std_e', 'rdf_peak_r_a', 'rdf_peak_g', 'window_ev', 'warnings', 'prediction_pk')
+TABLE_COLUMNS = (
+    'file',
+    'shift_ev',
+    'si_valence_e',
+    'si_valence_std_e',
+    'rdf_peak_r_a',
+    'rdf_peak_g',
+    'window_ev',
+    'warnings',
+    'prediction_pk',
+)
 
 
 def write_prediction_table(results: list[dict], output: pathlib.Path) -> None:
