@@ -508,3 +508,15 @@ def test_the_training_package_imports_alone_as_on_a_compute_node(tmp_path):
     code = "import sys; sys.modules['aiida_siox'] = None; sys.modules['aiida'] = None; import siox_ml.train_job, siox_ml.prediction"
     result = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_resolution_broadens_every_training_spectrum_and_is_recorded():
+    from aiida_siox.ml.study import Study
+
+    data = synthetic_dataset(40, 4, seed=2)
+    sharp = Study(data, {**SMALL, 'windows': False}, log=lambda _: None)
+    broad = Study(data, {**SMALL, 'windows': False, 'resolution_ev': 1.0}, log=lambda _: None)
+    assert np.all(broad.spectra.max(axis=1) < sharp.spectra.max(axis=1))  # the white lines lose height
+    assert np.allclose(broad.spectra.mean(axis=1), sharp.spectra.mean(axis=1), rtol=0.02)  # area is kept
+    with pytest.raises(ValueError, match='resolution_ev must be 0'):
+        Study(data, {**SMALL, 'resolution_ev': -1.0}, log=lambda _: None)

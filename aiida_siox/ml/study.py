@@ -24,7 +24,7 @@ from . import evaluation
 from .baseline import DESCRIPTORS, LinearBaseline, spectrum_descriptors
 from .domain import training_domain
 from .grid import ML_GRID
-from .inputs import normalisation_scale, normalise
+from .inputs import broaden_spectra, normalisation_scale, normalise
 from .models import StackedMLP, pick_device, stacked_model
 from .paper_mode import PaperMode
 from .splits import cell_groups, kfold, train_test_split
@@ -63,6 +63,10 @@ class Study(PaperMode):
         self.device = pick_device(self.config['device'])
         self.spectra = np.asarray(data['spectra'], np.float32)
         self.energy = np.asarray(data.get('energy', ML_GRID), float)
+        if float(self.config['resolution_ev']) > 0:  # the computed spectra at the instrument's resolution
+            sigma_points = float(self.config['resolution_ev']) / float(self.energy[1] - self.energy[0])
+            spectra = torch.from_numpy(self.spectra)
+            self.spectra = broaden_spectra(spectra, torch.full((len(spectra),), sigma_points)).numpy()
         self.charge = np.asarray(data['charge'], np.float32)
         self.rdf = np.asarray(data['rdf'], np.float32)
         self.r = np.asarray(data['r'], float)
@@ -365,5 +369,6 @@ class Study(PaperMode):
             'energy_grid': [float(self.energy[0]), float(self.energy[-1]), len(self.energy)],
             'r_grid': self.r.tolist() if target == 'rdf' else [],
             'test_rmse': section['test']['rmse'],
+            'resolution_ev': float(self.config['resolution_ev']),
             'domain': training_domain(inputs, self.targets[target].cpu().numpy()[rows]),
         }

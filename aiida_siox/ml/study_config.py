@@ -27,6 +27,7 @@ DEFAULTS = {
     'cv_folds': 5,  # 0: no cross-validation
     'cv_learning_rates': [1e-3],
     'normalisation': 'global',
+    'resolution_ev': 0.0,  # Gaussian sigma (eV) applied to every training spectrum: an instrument's resolution
     'augment_shift_ev': 0.0,
     'augment_broadening_ev': 0.0,
     'augment_noise': 0.0,
@@ -56,6 +57,8 @@ def check_config(config: dict) -> dict:
             raise ValueError(f'{key} must be at least 1, got {config[key]}')
     if config['cv_folds'] == 1 or config['cv_folds'] < 0:
         raise ValueError(f'cv_folds must be 0 (off) or at least 2, got {config["cv_folds"]}')
+    if float(config['resolution_ev']) < 0:
+        raise ValueError(f'resolution_ev must be 0 (off) or positive, got {config["resolution_ev"]}')
     _check_paper_config(config)
     return config
 
