@@ -114,8 +114,8 @@ def test_predict_round_trips_through_the_graph(interrupted_training, tmp_path):
     nan_file = tmp_path / 'nan.txt'
     nan_file.write_text('\n'.join(f'{e} {"nan" if k == 10 else 1.0}' for k, e in enumerate(np.linspace(1820, 1890, 100))))
     short_file = tmp_path / 'short.txt'
-    short_file.write_text('\n'.join(f'{e} 1.0' for e in np.linspace(1840, 1890, 100)))
-    for bad, message in ((nan_file, 'NaN'), (short_file, 'covers 1840.00-1890.00 eV')):
+    short_file.write_text('\n'.join(f'{e} 1.0' for e in np.linspace(1842, 1846, 100)))  # inside every window
+    for bad, message in ((nan_file, 'NaN'), (short_file, 'covers 1842.00-1846.00 eV: it holds none of the sub-windows')):
         refused = CliRunner().invoke(predict_command, [str(bad), '--model', str(node.pk), *profile])
         assert refused.exit_code == 1 and message in refused.output
     wrong_model = CliRunner().invoke(predict_command, [str(spectrum_file), '--model', str(dataset.pk), *profile])

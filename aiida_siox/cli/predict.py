@@ -106,6 +106,11 @@ def check_coverage(energy: np.ndarray, intensity: np.ndarray, grid: np.ndarray, 
     except SpectrumInputError as exception:
         if windows is None:
             raise SpectrumInputError(f'{exception} (a training with `windows: true` can answer for part of it)') from None
+        if windows['normalisation'] != 'global':
+            raise SpectrumInputError(
+                f"{exception} (the sub-window networks answer for part of it only with normalisation 'global'; "
+                f'these use {windows["normalisation"]!r}, computed over the whole window)'
+            ) from None
     if not any(covers(energy, *window['range_ev']) for window in windows['windows']):
         narrowest = min(w['range_ev'][1] - w['range_ev'][0] for w in windows['windows'])
         raise SpectrumInputError(
