@@ -18,19 +18,9 @@ class ModelNotFound(ValueError):
     """The node given as --model holds no pair of trained models."""
 
 
-def find_models(node: orm.Node) -> tuple[orm.SinglefileData, orm.SinglefileData]:
-    """(charge model, RDF model) from a training job or workchain, a dataset workchain, or one model file."""
-    outputs = _model_outputs(node)
-    return outputs['charge_model'], outputs['rdf_model']
-
-
-def find_window_models(node: orm.Node) -> tuple[orm.SinglefileData | None, orm.SinglefileData | None]:
-    """(charge, RDF) sub-window models of the same training, or None each where it did not write them."""
-    outputs = _model_outputs(node)
-    return outputs.get('windows_charge_model'), outputs.get('windows_rdf_model')
-
-
-def _model_outputs(node: orm.Node) -> dict:
+def find_models(node: orm.Node) -> dict[str, orm.SinglefileData]:
+    """The model files of a training job or workchain, a dataset workchain, or one model file, by output name:
+    ``charge_model`` and ``rdf_model``, and ``windows_charge_model`` / ``windows_rdf_model`` where written."""
     if isinstance(node, orm.SinglefileData):
         creator = node.creator
         if creator is None or 'charge_model' not in creator.outputs:
@@ -66,16 +56,16 @@ def spectrum_files(paths: list[pathlib.Path]) -> list[pathlib.Path]:
 
 
 def prepare_spectra(
-    paths: list[pathlib.Path], model: orm.Node, shift: float | None = None, reference: pathlib.Path | None = None
+    paths: list[pathlib.Path], models: dict[str, orm.SinglefileData], shift: float | None = None, reference: pathlib.Path | None = None
 ) -> tuple[list[orm.XyData], orm.XyData | None, float]:
     """Read and check every file (nothing stored): the spectrum nodes, the reference's node and the shift.
 
+    :param models: as returned by :func:`find_models`.
     :raises SpectrumInputError: one line per file at fault, all of them, before anything is stored.
     """
-    charge_model, _ = find_models(model)
-    start, end, points = load_model(charge_model.get_content(mode='rb'))[1]['energy_grid']
+    start, end, points = load_model(models['charge_model'].get_content(mode='rb'))[1]['energy_grid']
     grid = np.linspace(start, end, int(points))
-    charge_windows, _ = find_window_models(model)
+    charge_windows = models.get('windows_charge_model')
     windows = load_model(charge_windows.get_content(mode='rb'))[1] if charge_windows is not None else None
     if shift is not None and reference is not None:
         raise SpectrumInputError('give --shift or --reference, not both')
@@ -128,11 +118,9 @@ def predict_files(
     calcfunction ``shift_spectrum_energy``; with a reference, the shift itself is made by
     ``reference_energy_shift`` from the stored reference spectrum.
     """
-    charge_model, rdf_model = find_models(model)
-    windows = {
-        key: value for key, value in zip(('charge_windows_model', 'rdf_windows_model'), find_window_models(model), strict=True) if value
-    }
-    nodes, reference_node, shift_ev = prepare_spectra(paths, model, shift, reference)
+    models = find_models(model)
+    windows = {f'{kind}_windows_model': models[f'windows_{kind}_model'] for kind in ('charge', 'rdf') if f'windows_{kind}_model' in models}
+    nodes, reference_node, shift_ev = prepare_spectra(paths, models, shift, reference)
     if reference_node is not None:
         shift_node = reference_energy_shift(reference_node.store(), orm.Float(QUARTZ_MAIN_PEAK_EV))
     elif shift is not None:
@@ -144,14 +132,9 @@ def predict_files(
         spectrum = node.store()
         if shift_node is not None:
             spectrum = shift_spectrum_energy(spectrum, shift_node)
-        prediction = predict_from_spectrum(spectrum, charge_model, rdf_model, **windows)
+        prediction = predict_from_spectrum(spectrum, models['charge_model'], models['rdf_model'], **windows)
         results.append({'file': spectrum.base.attributes.get('source_filename'), 'shift_ev': shift_ev, **prediction})
     return results
-
-
-def predict_file(path: pathlib.Path, model: orm.Node, shift: float | None = None, reference: pathlib.Path | None = None) -> dict:
-    """Run (and store) the prediction for the spectrum in ``path``; the calcfunction's outputs."""
-    return predict_files([path], model, shift, reference)[0]
 
 
 def prediction_text(path: pathlib.Path | str, result: dict) -> str:

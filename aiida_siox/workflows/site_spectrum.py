@@ -13,7 +13,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_
-from aiida.plugins import CalculationFactory, DataFactory
+from aiida.plugins import DataFactory
 
 from aiida_siox.analysis.spectrum import ALIGNMENT_FORMS, occupation_cut_energy
 from aiida_siox.calculations.spectra import align_site_spectrum, isotropic_site_spectrum, site_alignment
@@ -24,7 +24,6 @@ from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
 from aiida_siox.workflows.xspectra_polarisations import XspectraPolarisationsBaseWorkChain
 
-XspectraCalculation = CalculationFactory('xspec.xspectra')
 UpfData = DataFactory('pseudo.upf')
 
 
@@ -67,7 +66,7 @@ class SiteSpectrumWorkChain(WorkChain):
             "SCF's highest occupied and first empty level (unless the xspectra parameters set xe0 themselves).",
         )
         spec.expose_inputs(CancelTolerantPwBaseWorkChain, namespace='scf', exclude=('pw.structure',))
-        spec.expose_inputs(XspectraCalculation, namespace='xspectra', include=('code', 'parameters', 'metadata', 'kpoints'))
+        spec.expose_inputs(XspectraPolarisationsCalculation, namespace='xspectra', include=('code', 'parameters', 'metadata', 'kpoints'))
         spec.outline(
             cls.run_core_hole_scf,
             cls.inspect_core_hole_scf,
@@ -123,16 +122,13 @@ class SiteSpectrumWorkChain(WorkChain):
 
     def run_xspectra(self):
         """xspectra.x for x, y and z as one job (three runs in one directory, one spectrum each)."""
-        exposed = AttributeDict(self.exposed_inputs(XspectraCalculation, namespace='xspectra'))
+        exposed = AttributeDict(self.exposed_inputs(XspectraPolarisationsCalculation, namespace='xspectra'))
         parameters = exposed.parameters.get_dict()
         namelist = parameters.setdefault('INPUT_XSPECTRA', {})
         namelist['xiabs'] = self.ctx.xiabs
         if self.inputs.xe0_mid_gap.value and 'xe0' not in namelist:
             bands = self.ctx.core_hole.outputs.output_band
             namelist['xe0'] = occupation_cut_energy(bands.get_bands(), bands.get_array('occupations'))
-        metadata = dict(exposed.get('metadata', {}))
-        # the exposed namespace is the one-polarisation calculation's, whose parser is filled in by default
-        metadata['options'] = {**metadata.get('options', {}), 'parser_name': XspectraPolarisationsCalculation._default_parser}
         inputs = AttributeDict(
             {
                 'xspectra': {
@@ -141,7 +137,7 @@ class SiteSpectrumWorkChain(WorkChain):
                     'parent_folder': self.ctx.core_hole.outputs.remote_folder,
                     'core_wfc_data': self.inputs.core_wavefunction,
                     'polarisations': orm.List(list(POLARISATIONS)),
-                    'metadata': metadata,
+                    'metadata': exposed.get('metadata', {}),
                 },
                 'kpoints': exposed.kpoints,
                 'metadata': {'call_link_label': 'xspectra'},

@@ -52,7 +52,7 @@ class XspectraPolarisationsBaseWorkChain(CancelTolerantXspectraBaseWorkChain):
 
     def set_max_seconds(self, max_wallclock_seconds: float) -> None:
         """Each xspectra.x run stops neatly within its share of the job's wall time."""
-        runs = len(self.ctx.inputs.get('polarisations', orm.List(['x', 'y', 'z'])).get_list())
+        runs = len(self.ctx.inputs.polarisations.get_list())  # the input has a default: always there
         limit = max_wallclock_seconds * self.defaults.delta_factor_time_limit / runs
         self.ctx.inputs.parameters.setdefault('INPUT_XSPECTRA', {})['time_limit'] = limit
 
