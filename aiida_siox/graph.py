@@ -25,3 +25,5 @@ SITE = 'siox_site'
 COMPOSITION, SEED = 'siox_x', 'siox_seed'
 #: Extras on datasets made outside a dataset workchain: the file imported, the workchain reassembled.
 IMPORTED_FROM, REASSEMBLED_FROM = 'siox_imported_from', 'siox_reassembled_from'
+#: Extra on the top workchain of each chunk of the reference study (``reference_study/study.py``).
+REFERENCE_CHUNK = 'siox_reference_chunk'

@@ -20,6 +20,8 @@ import subprocess
 import tempfile
 import time
 
+from aiida_siox.protocols import PROTOCOLS
+
 PAPER_DENSITY = {0.0: 2.25, 2.0: 2.30}
 
 
@@ -42,7 +44,7 @@ def main() -> None:
     parser.add_argument('--compositions', default='2,0')
     parser.add_argument('--seed', type=int, default=1)
     parser.add_argument('--supercell', type=int, default=4)
-    parser.add_argument('--protocol', default='paper', choices=['fast', 'moderate', 'paper'])
+    parser.add_argument('--protocol', default='paper', choices=PROTOCOLS)
     parser.add_argument('--mpiprocs', type=int, default=2)
     parser.add_argument('--profile', default=None)
     parser.add_argument('--by-hand', action='store_true', help='Also run the same input with plain mpirun.')

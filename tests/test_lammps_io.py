@@ -26,12 +26,21 @@ def test_script_carries_the_seed_and_schedule():
     assert 'box/relax iso 1.01325' in script
 
 
+def test_ensembles_of_the_melt_and_the_cool_are_chosen_separately():
+    held = lammps_io.melt_quench_script(lammps_io.MeltQuenchParameters(seed=3, melt_ensemble='nvt', cool_ensemble='nvt'))
+    assert 'fix md all npt' not in held  # the volume is held until the final box/relax
+    assert held.count('fix md all nvt temp 5000.0 1.0') == 1 and 'box/relax iso 1.01325' in held
+    default = lammps_io.melt_quench_script(lammps_io.MeltQuenchParameters(seed=3, melt_ensemble='nvt'))
+    assert 'fix md all npt temp 5000.0 1.0' in default and 'fix md all nvt temp 300.0 5000.0' in default
+
+
 @pytest.mark.parametrize(
     ('kwargs', 'message'),
     [
         ({'seed': 0}, r'seed must be an integer in \[1, 900000000\), got 0'),
         ({'seed': 1, 'hold_steps': 0}, 'hold_steps must be a positive integer, got 0'),
         ({'seed': 1, 'melt_ensemble': 'nve'}, "melt_ensemble must be 'npt' or 'nvt', got 'nve'"),
+        ({'seed': 1, 'cool_ensemble': 'nph'}, "cool_ensemble must be 'npt' or 'nvt', got 'nph'"),
     ],
 )
 def test_bad_schedule_is_refused(kwargs, message):

@@ -7,6 +7,7 @@ Builders only: nothing is run. The codes and pseudopotential families are the re
 import pytest
 from aiida import orm
 
+from aiida_siox.protocols import PROTOCOLS
 from aiida_siox.structures.builder import LATTICE_CONSTANT
 from aiida_siox.workflows.bader import BaderWorkChain
 from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
@@ -34,12 +35,12 @@ def ecutwfc(namespace) -> float:
 
 
 @pytest.mark.parametrize('workchain', WORKCHAINS, ids=lambda w: w.__name__)
-def test_every_workchain_has_the_three_protocols(workchain):
-    assert set(workchain.get_available_protocols()) == {'fast', 'moderate', 'paper'}
+def test_every_workchain_has_the_same_protocols(workchain):
+    assert set(workchain.get_available_protocols()) == set(PROTOCOLS)
     assert workchain.get_default_protocol() == 'fast'
 
 
-@pytest.mark.parametrize('protocol', ['fast', 'moderate', 'paper'])
+@pytest.mark.parametrize('protocol', PROTOCOLS)
 def test_dataset_is_composed_of_its_childrens_protocols(siox_setup, protocol):
     codes = siox_setup['codes']
     dataset = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [0.0, 2.0], [1, 2], protocol=protocol)

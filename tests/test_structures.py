@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from aiida_siox.analysis.structure_checks import density
 from aiida_siox.structures import PAPER_FORMULAS, build_siox_cell, siox_formula
 from aiida_siox.structures.builder import LATTICE_CONSTANT
 
@@ -66,8 +67,18 @@ def test_surplus_silicon_goes_onto_oxygen_sites():
         ({'x': 1.0, 'seed': 0}, 'seed must be a positive integer'),
         ({'x': 1.0, 'seed': -3}, 'seed must be a positive integer'),
         ({'x': 1.0, 'seed': 1, 'n_si': 300, 'n_o': 200}, 'more atoms than'),
+        ({'x': 1.0, 'seed': 1, 'density': 0.0}, 'density must be positive'),
     ],
 )
 def test_bad_input_is_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         build_siox_cell(**kwargs)
+
+
+def test_start_cell_scaled_to_a_density_keeps_its_fractional_positions():
+    lattice = build_siox_cell(1.0, seed=2, supercell=2)
+    scaled = build_siox_cell(1.0, seed=2, supercell=2, density=2.22)
+    assert density(scaled.symbols, scaled.cell) == pytest.approx(2.22, rel=1e-9)
+    assert density(lattice.symbols, lattice.cell) == pytest.approx(2.10, abs=0.05)  # the lattice's own: not 2.22
+    frac = lambda c: c.positions @ np.linalg.inv(c.cell)  # noqa: E731
+    assert np.allclose(frac(scaled), frac(lattice)) and scaled.symbols == lattice.symbols

@@ -19,12 +19,13 @@ import argparse
 from aiida import orm
 from aiida.engine import submit
 
+from aiida_siox.protocols import PROTOCOLS
 from aiida_siox.setup.cluster import JOB_OPTIONS_PROPERTY
 from aiida_siox.setup.environment import load_pipeline_codes
 from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument('--protocol', default='fast', choices=['fast', 'moderate', 'paper'])
+parser.add_argument('--protocol', default='fast', choices=PROTOCOLS)
 parser.add_argument('--compositions', default='0,1,2')
 parser.add_argument('--seeds', default='1')
 parser.add_argument('--computer', default='localhost', help='Computer the codes are set up on.')

@@ -18,13 +18,14 @@ from aiida import orm
 from aiida.engine import run_get_node, submit
 
 from aiida_siox.calculations.structure_files import StructureFileError
+from aiida_siox.protocols import PROTOCOLS
 from aiida_siox.setup.environment import load_pipeline_codes
 from aiida_siox.workflows.user_cells import cells_from_files, user_cells_builder
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument('files', nargs='+', type=pathlib.Path)
 parser.add_argument('--format', default=None, help='ASE format of all files (default: from each name).')
-parser.add_argument('--protocol', default='fast', choices=['fast', 'moderate', 'paper'])
+parser.add_argument('--protocol', default='fast', choices=PROTOCOLS)
 parser.add_argument('--relax', action='store_true', help="Melt-quench each cell first (the protocol's MD).")
 parser.add_argument('--sites', type=int, default=None, help="Si sites per cell, 0 = all (default: the protocol's).")
 parser.add_argument('--calibration', default=None, help='pk of an existing alpha-quartz calibration (else computed).')

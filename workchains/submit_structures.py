@@ -15,6 +15,7 @@ from aiida import orm
 from aiida.engine import submit
 
 from aiida_siox.calculations.structure_builder import build_amorphous_seed
+from aiida_siox.protocols import PROTOCOLS
 from aiida_siox.structures import PAPER_FORMULAS
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
 from aiida_siox.workflows.waiting import wait_until_terminated
@@ -23,7 +24,7 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument('--compositions', default=','.join(str(x) for x in PAPER_FORMULAS), help='Comma-separated x values.')
 parser.add_argument('--seeds', default='1', help='Comma-separated positive integers.')
 parser.add_argument('--supercell', type=int, default=2, help='n of the n^3 cubic SiO2 supercell (4 = the paper).')
-parser.add_argument('--protocol', default='fast', choices=['fast', 'moderate', 'paper'])
+parser.add_argument('--protocol', default='fast', choices=PROTOCOLS)
 parser.add_argument('--code', default='lmp@localhost')
 parser.add_argument('--mpiprocs', type=int, default=2, help='MPI ranks per LAMMPS job.')
 parser.add_argument('--walltime', type=int, default=3600, help='Wall time of each LAMMPS job (s); longer runs resume.')

@@ -31,6 +31,7 @@ class MeltQuenchParameters:
     hold_steps: int = 1000000
     cool_steps: int = 3000000
     melt_ensemble: str = 'npt'  # 'nvt' keeps the volume while molten (tiny cells blow up under NPT)
+    cool_ensemble: str = 'npt'  # 'nvt' keeps it through the cool too; the final box/relax then sets the density
     thermo_every: int = 1000
     restart_every: int = 10000  # a killed job resumes from the last restart.<step> file
     t_damp_ps: float = 0.1
@@ -39,8 +40,9 @@ class MeltQuenchParameters:
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or int(self.seed) != self.seed or not 0 < self.seed < 900_000_000:
             raise ValueError(f'LAMMPS seed must be an integer in [1, 900000000), got {self.seed!r}')
-        if self.melt_ensemble not in ('npt', 'nvt'):
-            raise ValueError(f"melt_ensemble must be 'npt' or 'nvt', got {self.melt_ensemble!r}")
+        for name in ('melt_ensemble', 'cool_ensemble'):
+            if getattr(self, name) not in ('npt', 'nvt'):
+                raise ValueError(f"{name} must be 'npt' or 'nvt', got {getattr(self, name)!r}")
         for name in ('heat_steps', 'hold_steps', 'cool_steps', 'thermo_every', 'restart_every'):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f'{name} must be a positive integer, got {getattr(self, name)!r}')
@@ -164,8 +166,8 @@ restart {p.restart_every} restart.*
 {phase(heat_end, fix(p.melt_ensemble, p.initial_temperature, p.melt_temperature), 0)}
 # 2. hold molten (steps {heat_end}-{hold_end})
 {phase(hold_end, fix(p.melt_ensemble, p.melt_temperature, p.melt_temperature), heat_end)}
-# 3. linear cool, always NPT at 1 atm (steps {hold_end}-{cool_end})
-{phase(cool_end, fix('npt', p.melt_temperature, p.final_temperature), hold_end)}
+# 3. linear cool (steps {hold_end}-{cool_end})
+{phase(cool_end, fix(p.cool_ensemble, p.melt_temperature, p.final_temperature), hold_end)}
 unfix trace
 restart 0
 # 4. minimise positions and cell at 1 atm

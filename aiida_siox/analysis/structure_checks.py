@@ -32,8 +32,8 @@ from ase.data import atomic_masses, atomic_numbers
 from scipy.spatial import cKDTree
 
 from aiida_siox.analysis.rdf import coordination_label, coordinations
+from aiida_siox.structures.builder import mass_density
 
-AMU_G = 1.66053906660e-24
 #: Standard atomic masses (u) from ASE's table.
 MASSES = {symbol: float(atomic_masses[atomic_numbers[symbol]]) for symbol in ('Si', 'O')}
 #: Reference densities of the end members (g/cm3): a-Si and a-SiO2 (experiment, see docs/method.md).
@@ -63,8 +63,7 @@ def reference_density(x: float) -> float:
 
 def density(symbols: list[str], cell: np.ndarray) -> float:
     """Mass density (g/cm3) of a cell."""
-    mass = sum(MASSES[s] for s in symbols) * AMU_G
-    return float(mass / (abs(np.linalg.det(cell)) * 1e-24))
+    return mass_density(symbols.count('Si'), symbols.count('O'), np.asarray(cell, float))
 
 
 def _periodic_tree(positions: np.ndarray, cell: np.ndarray) -> cKDTree:

@@ -22,8 +22,16 @@ class BaderCalculation(CalcJob):
     def define(cls, spec):
         super().define(spec)
         spec.input('structure', valid_type=orm.StructureData, help='The structure, for atom order and Z_valence.')
-        spec.input('valence_density', valid_type=orm.FolderData, help='Retrieved folder of pp.x plot_num=0 (aiida.fileout).')
-        spec.input('reference_density', valid_type=orm.FolderData, help='Retrieved folder of pp.x plot_num=21 (aiida.fileout).')
+        spec.input(
+            'valence_density',
+            valid_type=(orm.FolderData, orm.RemoteData),
+            help='pp.x plot_num=0 (aiida.fileout): its retrieved folder, or its remote folder on this computer.',
+        )
+        spec.input(
+            'reference_density',
+            valid_type=(orm.FolderData, orm.RemoteData),
+            help='pp.x plot_num=21 (aiida.fileout): its retrieved folder, or its remote folder on this computer.',
+        )
         spec.input('z_valence', valid_type=orm.Dict, help='Valence electrons per element of the pseudopotentials used.')
         spec.input('tolerance', valid_type=orm.Float, default=lambda: orm.Float(0.05), help='Allowed |sum of populations - electrons| (e).')
         spec.inputs['metadata']['options']['parser_name'].default = 'siox.bader'
@@ -43,9 +51,19 @@ class BaderCalculation(CalcJob):
         codeinfo.stdout_name = self.inputs.metadata.options.output_filename
         calcinfo = CalcInfo()
         calcinfo.codes_info = [codeinfo]
-        calcinfo.local_copy_list = [
-            (self.inputs.valence_density.uuid, 'aiida.fileout', 'valence.cube'),
-            (self.inputs.reference_density.uuid, 'aiida.fileout', 'reference.cube'),
-        ]
+        calcinfo.local_copy_list = []
+        calcinfo.remote_copy_list = []
+        for name in ('valence', 'reference'):
+            source = self.inputs[f'{name}_density']
+            if isinstance(source, orm.RemoteData):
+                # the cube stayed on the computer (repository and archives stay small): copied there
+                if source.computer.uuid != self.inputs.code.computer.uuid:
+                    raise ValueError(
+                        f'the {name} cube is on computer {source.computer.label}, the Bader job runs on '
+                        f'{self.inputs.code.computer.label}: keep the cubes (`keep_cubes: true`) to move them'
+                    )
+                calcinfo.remote_copy_list.append((source.computer.uuid, f'{source.get_remote_path()}/aiida.fileout', f'{name}.cube'))
+            else:
+                calcinfo.local_copy_list.append((source.uuid, 'aiida.fileout', f'{name}.cube'))
         calcinfo.retrieve_list = [self.OUTPUT_JSON, codeinfo.stdout_name]
         return calcinfo

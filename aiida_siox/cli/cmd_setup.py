@@ -9,6 +9,7 @@ import click
 
 from aiida_siox.cli.params import PROFILE, exits_on
 from aiida_siox.cli.root import siox
+from aiida_siox.protocols import PROTOCOLS
 from aiida_siox.setup.environment import DEFAULT_CONFIG_DIR, SetupError, setup_all
 
 #: The profile to create or reuse: a plain name, since it may not exist yet.
@@ -125,7 +126,7 @@ def recover_command(context, workers):
 @click.option('-p', '--profile', default=None, help='Profile (default: the embedded profile `siox`, created if missing).')
 @click.option('--compositions', default='0,1,2', show_default=True, help='Comma-separated x values.')
 @click.option('--seeds', default='1', show_default=True, help='Comma-separated seeds.')
-@click.option('--protocol', default='fast', show_default=True, type=click.Choice(['fast', 'moderate', 'paper']))
+@click.option('--protocol', default='fast', show_default=True, type=click.Choice(PROTOCOLS))
 @click.option(
     '--output', type=click.Path(path_type=pathlib.Path, file_okay=False), default=pathlib.Path('siox-demo-report'), show_default=True
 )

@@ -17,6 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from ase.data import atomic_masses, atomic_numbers
+
+#: Grams per atomic mass unit.
+AMU_G = 1.66053906660e-24
 
 #: Si-O bond length used to size the cubic cell (A).
 SI_O_BOND = 1.61
@@ -84,7 +88,9 @@ def siox_formula(x: float, supercell: int = 4) -> tuple[int, int]:
     return n_si, n_o
 
 
-def build_siox_cell(x: float, seed: int, supercell: int = 4, n_si: int | None = None, n_o: int | None = None) -> SioxCell:
+def build_siox_cell(
+    x: float, seed: int, supercell: int = 4, n_si: int | None = None, n_o: int | None = None, density: float | None = None
+) -> SioxCell:
     """Build a random SiOx starting cell, deterministic in ``seed``.
 
     :param x: composition, 0 <= x <= 2.
@@ -92,6 +98,8 @@ def build_siox_cell(x: float, seed: int, supercell: int = 4, n_si: int | None = 
     :param supercell: n for an n x n x n supercell of the 6-atom cubic SiO2 cell.
     :param n_si: explicit Si count (default: :func:`siox_formula`); with ``n_o`` it overrides x's counts.
     :param n_o: explicit O count.
+    :param density: when given (g/cm3), the cell and positions are scaled isotropically to this mass
+        density; by default the lattice's own volume is kept (2.1-2.3 g/cm3 for the paper's formulas).
     """
     x = _check_x(x)
     if isinstance(seed, bool) or int(seed) != seed or seed <= 0:
@@ -122,4 +130,15 @@ def build_siox_cell(x: float, seed: int, supercell: int = 4, n_si: int | None = 
     o_pos = o_sites[np.sort(rng.choice(free_o, n_o, replace=False))]
     positions = np.vstack([si_pos, o_pos]) * LATTICE_CONSTANT
     cell = np.eye(3) * LATTICE_CONSTANT * supercell
+    if density is not None:
+        if not density > 0:
+            raise ValueError(f'density must be positive (g/cm3), got {density!r}')
+        scale = (mass_density(n_si, n_o, cell) / density) ** (1 / 3)
+        positions, cell = positions * scale, cell * scale
     return SioxCell(symbols=['Si'] * n_si + ['O'] * n_o, positions=positions, cell=cell)
+
+
+def mass_density(n_si: int, n_o: int, cell: np.ndarray) -> float:
+    """Mass density (g/cm3) of ``n_si`` Si and ``n_o`` O atoms in ``cell`` (A), with ASE's atomic masses."""
+    mass_u = n_si * atomic_masses[atomic_numbers['Si']] + n_o * atomic_masses[atomic_numbers['O']]
+    return float(mass_u * AMU_G / (abs(np.linalg.det(cell)) * 1e-24))

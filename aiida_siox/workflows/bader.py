@@ -30,6 +30,13 @@ class BaderWorkChain(SioxProtocolMixin, WorkChain):
         spec.expose_inputs(CancelTolerantPwBaseWorkChain, namespace='scf', exclude=('pw.structure',))
         spec.input('structure', valid_type=orm.StructureData)
         spec.input('pp_code', valid_type=orm.AbstractCode, help='pp.x')
+        spec.input(
+            'keep_cubes',
+            valid_type=orm.Bool,
+            default=lambda: orm.Bool(True),
+            help="Store the pp.x cubes in the repository (True), or leave them on the computer as the pp jobs' "
+            'RemoteData (False: MBs per cell fewer in the repository and in archives; the Bader job must run there).',
+        )
         spec.expose_inputs(BaderCalculation, namespace='bader', include=('code', 'metadata', 'tolerance'))
         spec.outline(cls.run_scf, cls.run_pp, cls.run_bader, cls.results)
         spec.output('charges', valid_type=orm.ArrayData)
@@ -61,6 +68,7 @@ class BaderWorkChain(SioxProtocolMixin, WorkChain):
             builder.structure = structure
         builder.scf = pw_scf_inputs(codes['pw'], inputs['pseudo_family'], inputs['scf'], mpi_options(options))
         builder.pp_code = codes['pp']
+        builder.keep_cubes = orm.Bool(inputs['keep_cubes'])
         builder.bader = {
             'code': codes['python'],
             'tolerance': orm.Float(inputs['tolerance']),
@@ -80,7 +88,9 @@ class BaderWorkChain(SioxProtocolMixin, WorkChain):
         options = {
             key: options[key] for key in ('resources', 'max_wallclock_seconds', 'withmpi', 'queue_name', 'account') if key in options
         }
-        options['keep_data_files'] = True
+        # kept: retrieved into the repository; else left in the remote folder, and not parsed either
+        options['keep_data_files'] = self.inputs.keep_cubes.value
+        options['parse_data_files'] = False
         futures = {}
         for name, plot_num in DENSITIES.items():
             inputs = {
@@ -100,8 +110,9 @@ class BaderWorkChain(SioxProtocolMixin, WorkChain):
         pseudos = self.ctx.scf.inputs.pw.pseudos
         inputs = AttributeDict(self.exposed_inputs(BaderCalculation, namespace='bader'))
         inputs.structure = self.inputs.structure
-        inputs.valence_density = self.ctx.pp_valence.outputs.retrieved
-        inputs.reference_density = self.ctx.pp_reference.outputs.retrieved
+        folder = 'retrieved' if self.inputs.keep_cubes.value else 'remote_folder'
+        inputs.valence_density = self.ctx.pp_valence.outputs[folder]
+        inputs.reference_density = self.ctx.pp_reference.outputs[folder]
         inputs.z_valence = orm.Dict({kind: pseudo.z_valence for kind, pseudo in pseudos.items()})
         inputs.metadata = {**inputs.get('metadata', {}), 'call_link_label': 'bader'}
         return ToContext(bader=submit_once(self, BaderCalculation, **inputs))

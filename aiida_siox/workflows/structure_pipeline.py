@@ -15,7 +15,7 @@ from aiida.engine import ToContext, WorkChain, if_
 
 from aiida_siox.analysis.rdf import RDF_SIGMA
 from aiida_siox.calculations.dataset import site_rdfs
-from aiida_siox.calculations.structure_builder import build_amorphous_seed
+from aiida_siox.calculations.structure_builder import START_DENSITIES, build_amorphous_seed
 from aiida_siox.calculations.structure_edit import select_sites
 from aiida_siox.calculations.structure_files import user_structure_x
 from aiida_siox.protocols.inputs import SioxProtocolMixin, require_codes
@@ -33,6 +33,11 @@ def validate_x_or_structure(inputs, namespace):
         return 'give either a composition `x` (a random cell is built and melt-quenched) or a `structure`, not both'
 
 
+def validate_start_density(value, _):
+    if value is not None and value.value not in START_DENSITIES:
+        return f'start_density must be one of {", ".join(START_DENSITIES)}, got {value.value!r}'
+
+
 class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
     """All per-structure stages for one (x, seed) or one user's cell."""
 
@@ -46,6 +51,13 @@ class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
         spec.input('structure', valid_type=orm.StructureData, required=False, help="A user's Si-O cell instead of x.")
         spec.input('relax', valid_type=orm.Bool, default=lambda: orm.Bool(False), help="Melt-quench the user's cell first.")
         spec.input('supercell', valid_type=orm.Int, default=lambda: orm.Int(4), help='n of the n^3 cubic SiO2 supercell.')
+        spec.input(
+            'start_density',
+            valid_type=orm.Str,
+            default=lambda: orm.Str('lattice'),
+            validator=validate_start_density,
+            help="Volume of the random cell: the lattice's own (`lattice`) or the composition's reference density (`reference`).",
+        )
         spec.input('sites_per_structure', valid_type=orm.Int, default=lambda: orm.Int(0), help='Si sites for XANES (0: all).')
         spec.input(
             'rdf_sigma',
@@ -107,6 +119,7 @@ class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
             builder.seed = orm.Int(seed)
         builder.supercell = orm.Int(inputs['supercell'])
         builder.sites_per_structure = orm.Int(inputs['sites_per_structure'])
+        builder.start_density = orm.Str(inputs['start_density'])
         builder.rdf_sigma = orm.Float(inputs['rdf_sigma'])
         # The structure sets the MD seed to its own; the protocol's placeholder is replaced at launch.
         builder.md = MeltQuenchWorkChain.get_builder_from_protocol(
@@ -125,7 +138,9 @@ class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
             self.ctx.initial = self.inputs.structure
             self.out('x', user_structure_x(self.inputs.structure))
         else:
-            self.ctx.initial = build_amorphous_seed(self.inputs.x, self.inputs.seed, self.inputs.supercell)
+            # `lattice` is left out of the call, so cells built before the option keep their cache hash
+            scaled = {'start_density': self.inputs.start_density} if self.inputs.start_density.value != 'lattice' else {}
+            self.ctx.initial = build_amorphous_seed(self.inputs.x, self.inputs.seed, self.inputs.supercell, **scaled)
         self.out('initial_structure', self.ctx.initial)
         self.ctx.structure = self.ctx.initial
 

@@ -1,0 +1,192 @@
+"""The reference study (issue 18), cut into chunks that outlive a machine through git.
+
+A chunk is the alpha-quartz calibration, or one composition (5 seeds) as a ``SiOxDatasetWorkChain``
+of protocol ``reference`` without training. Each finished chunk is exported to
+``reference_study/archives/<chunk>.aiida``; a new machine imports the archives that exist and runs
+only the chunks that are missing (nothing in an archive is recomputed: it is skipped by name).
+
+    .venv/bin/python reference_study/study.py status
+    .venv/bin/python reference_study/study.py run [--chunks x0p00 x1p00] [--max-chunks 1] [--commit]
+
+The profile (``--profile``, default ``siox-reference``) is made when absent, as ``siox setup`` does:
+embedded (SQLite + ZeroMQ), localhost codes, pseudopotential families. Archived pseudopotential
+families are imported before set-up, so every chunk uses the same pseudopotential nodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+STUDY = Path(__file__).resolve().parent
+ARCHIVES = STUDY / 'archives'
+PROTOCOL = 'reference'
+COMPOSITIONS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
+SEEDS = (1, 2, 3, 4, 5)
+CALIBRATION = 'calibration'
+
+
+def composition_chunk(x: float) -> str:
+    """Chunk name of one composition, e.g. ``x1p25``."""
+    return f'x{x:.2f}'.replace('.', 'p')
+
+
+CHUNKS = (CALIBRATION, *map(composition_chunk, COMPOSITIONS))
+
+
+def archive_path(chunk: str) -> Path:
+    return ARCHIVES / f'{chunk}.aiida'
+
+
+def load_environment(profile: str, echo=print) -> dict:
+    """The profile (made when absent), every archive imported, then computer, codes and pseudopotentials."""
+    from aiida_siox.setup.environment import DEFAULT_CONFIG_DIR, ensure_codes, ensure_computer, ensure_profile
+
+    ensure_profile(DEFAULT_CONFIG_DIR, profile, production=False, echo=echo)
+    import_archives(echo)
+    computer = ensure_computer(DEFAULT_CONFIG_DIR, echo)
+    codes = ensure_codes(DEFAULT_CONFIG_DIR, computer, echo)
+    from aiida_siox.setup.bader_warmup import warm_bader_cache
+    from aiida_siox.workflows.pseudopotentials import ensure_pseudo_families
+
+    ensure_pseudo_families(codes['ld1'], echo)
+    warm_bader_cache(codes['python'], echo)
+    return codes
+
+
+def import_archives(echo=print) -> None:
+    """Import each chunk archive whose top node is not in the profile yet."""
+    from aiida.tools.archive import import_archive
+
+    for chunk in CHUNKS:
+        path = archive_path(chunk)
+        if path.exists() and chunk_node(chunk) is None:
+            start = time.perf_counter()
+            import_archive(path, create_group=False)
+            echo(f'  imported {path.relative_to(STUDY.parent)} in {time.perf_counter() - start:.1f} s')
+
+
+def chunk_node(chunk: str):
+    """The newest finished top workchain of a chunk in the profile, or None."""
+    from aiida import orm
+
+    from aiida_siox.graph import REFERENCE_CHUNK
+
+    query = orm.QueryBuilder().append(
+        orm.WorkflowNode, filters={f'extras.{REFERENCE_CHUNK}': chunk, 'attributes.process_state': 'finished'}, tag='node'
+    )
+    nodes = [node for (node,) in query.order_by({'node': {'ctime': 'desc'}}).all() if node.exit_status in (0, 401)]
+    return nodes[0] if nodes else None
+
+
+def calibration_node():
+    node = chunk_node(CALIBRATION)
+    if node is None:
+        raise SystemExit('the calibration chunk has not run yet: run it first (`study.py run --chunks calibration`)')
+    return node.outputs.calibration
+
+
+def build_chunk(chunk: str, codes: dict):
+    """The builder of one chunk from the ``reference`` protocols."""
+    from aiida_siox.structures.builder import LATTICE_CONSTANT
+    from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
+    from aiida_siox.workflows.quartz_calibration import QuartzCalibrationWorkChain
+    from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
+
+    if chunk == CALIBRATION:
+        supercell = SiOxStructureWorkChain.get_protocol_inputs(PROTOCOL)['supercell']
+        return QuartzCalibrationWorkChain.get_builder_from_protocol(
+            codes, protocol=PROTOCOL, production_cell_length=supercell * LATTICE_CONSTANT
+        )
+    x = COMPOSITIONS[CHUNKS.index(chunk) - 1]
+    return SiOxDatasetWorkChain.get_builder_from_protocol(
+        codes, [x], list(SEEDS), protocol=PROTOCOL, calibration=calibration_node(), train=False
+    )
+
+
+def export_chunk(chunk: str, node) -> Path:
+    """Write the chunk's archive: its whole provenance, and the pseudopotential groups with the calibration."""
+    from aiida import orm
+    from aiida.tools.archive import create_archive
+
+    from aiida_siox.workflows.pseudopotentials import FAMILY_INPUTS, GROUP_CORE_WAVEFUNCTION
+
+    ARCHIVES.mkdir(parents=True, exist_ok=True)
+    path = archive_path(chunk)
+    entities = [node]
+    if chunk == CALIBRATION:
+        entities += [orm.load_group(label) for label in (*FAMILY_INPUTS, GROUP_CORE_WAVEFUNCTION)]
+    create_archive(entities, filename=path, overwrite=True)
+    return path
+
+
+def run_chunk(chunk: str, codes: dict, echo=print):
+    from aiida.engine import run_get_node
+
+    from aiida_siox.graph import REFERENCE_CHUNK
+
+    builder = build_chunk(chunk, codes)
+    builder.metadata.label = f'reference study {chunk}'
+    start = time.perf_counter()
+    echo(f'chunk {chunk}: running {builder.process_class.__name__} (protocol {PROTOCOL})')
+    _, node = run_get_node(builder)
+    elapsed = time.perf_counter() - start
+    echo(f'chunk {chunk}: <{node.pk}> exit status {node.exit_status} after {elapsed / 60:.1f} min')
+    if node.exit_status not in (0, 401):
+        raise SystemExit(f'chunk {chunk} failed: {node.exit_message or node.exit_status} (see `verdi process report {node.pk}`)')
+    node.base.extras.set(REFERENCE_CHUNK, chunk)
+    node.base.extras.set('siox_reference_wall_s', round(elapsed, 1))
+    return node
+
+
+def commit(path: Path, message: str, echo=print) -> None:
+    subprocess.run(['git', 'add', str(path)], cwd=STUDY, check=True)
+    subprocess.run(['git', 'commit', '-q', '-m', message, '--', str(path)], cwd=STUDY, check=True)
+    echo(f'  committed {path.relative_to(STUDY.parent)}')
+
+
+def status(echo=print) -> None:
+    """One line per chunk: archived (size), in this profile, or missing."""
+    for chunk in CHUNKS:
+        path = archive_path(chunk)
+        node = chunk_node(chunk)
+        archived = f'archived ({path.stat().st_size / 1e6:.1f} MB)' if path.exists() else 'not archived'
+        ran = f'<{node.pk}> exit {node.exit_status}, {node.base.extras.get("siox_reference_wall_s", "?")} s' if node else 'not run'
+        echo(f'{chunk:12s} {archived:24s} {ran}')
+    total = sum(p.stat().st_size for p in ARCHIVES.glob('*.aiida')) / 1e6 if ARCHIVES.exists() else 0.0
+    echo(f'archives: {total:.1f} MB')
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--profile', default='siox-reference')
+    sub = parser.add_subparsers(dest='command', required=True)
+    sub.add_parser('status', help='What is archived, what ran in this profile, what is missing.')
+    run = sub.add_parser('run', help='Run the missing chunks in order, archiving each.')
+    run.add_argument('--chunks', nargs='+', choices=CHUNKS, help='Only these chunks (default: every missing one).')
+    run.add_argument('--max-chunks', type=int, default=None, help='Stop after this many chunks.')
+    run.add_argument('--commit', action='store_true', help='git-commit each archive as soon as it is written.')
+    args = parser.parse_args(argv)
+
+    def echo(line: str) -> None:
+        print(f'[{time.strftime("%H:%M:%S")}] {line}', flush=True)
+
+    codes = load_environment(args.profile, echo)
+    if args.command == 'status':
+        status(echo)
+        return
+    todo = [chunk for chunk in (args.chunks or CHUNKS) if not archive_path(chunk).exists()]
+    for chunk in todo[: args.max_chunks]:
+        node = chunk_node(chunk) or run_chunk(chunk, codes, echo)
+        path = export_chunk(chunk, node)
+        echo(f'  archived {path.relative_to(STUDY.parent)} ({path.stat().st_size / 1e6:.1f} MB)')
+        if args.commit:
+            commit(path, f'reference study: chunk {chunk} archived', echo)
+    status(echo)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
