@@ -86,6 +86,9 @@ def test_bader_on_quartz_non_cubic_grid(builder_inputs):
     assert node.is_finished_ok, node.exit_message
     summary = results['summary'].get_dict()
     assert summary['grid_shape'][0] != summary['grid_shape'][2]  # hexagonal cell: n1 != n3, the case baderkit's reader gets wrong
+    pp = node.base.links.get_outgoing(link_label_filter='pp_valence').one().node
+    assert 'aiida.fileout' in pp.outputs.retrieved.base.repository.list_object_names()  # keep_cubes: stored
+    assert 'output_data' not in pp.outputs  # and not parsed into a second copy as an array
     assert summary['total_population'] == pytest.approx(summary['valence_electrons'], abs=0.05)
     charges = results['charges'].get_array('charge')
     symbols = np.array(node.inputs.structure.get_ase().get_chemical_symbols())  # charges follow the input order
@@ -106,8 +109,15 @@ def test_bader_on_crystalline_silicon_is_neutral(builder_inputs):
     kpoints = orm.KpointsData()
     kpoints.set_kpoints_mesh([4, 4, 4])  # a semiconductor needs k-points; Gamma alone is not Si
     scf['kpoints'] = kpoints
-    results, node = run_get_node(BaderWorkChain, structure=silicon, scf=scf, pp_code=bader.pp_code, bader=bader.bader)
+    # the cubes stay on the computer (keep_cubes False): the Bader job copies them from the pp.x folders there
+    inputs = {'structure': silicon, 'scf': scf, 'pp_code': bader.pp_code, 'bader': bader.bader, 'keep_cubes': orm.Bool(False)}
+    results, node = run_get_node(BaderWorkChain, **inputs)
     assert node.is_finished_ok, node.exit_message
+    job = node.base.links.get_outgoing(link_label_filter='bader').one().node
+    assert isinstance(job.inputs.valence_density, orm.RemoteData) and isinstance(job.inputs.reference_density, orm.RemoteData)
+    for label in ('pp_valence', 'pp_reference'):
+        pp = node.base.links.get_outgoing(link_label_filter=label).one().node
+        assert 'aiida.fileout' not in pp.outputs.retrieved.base.repository.list_object_names()  # not in the repository
     summary = results['summary'].get_dict()
     assert summary['valence_electrons'] == 8
     assert summary['total_population'] == pytest.approx(8.0, abs=0.05)
