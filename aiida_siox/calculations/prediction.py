@@ -65,15 +65,21 @@ def predict_from_spectrum(
     rdf_model: orm.SinglefileData,
     charge_windows_model: orm.SinglefileData | None = None,
     rdf_windows_model: orm.SinglefileData | None = None,
+    coordination_model: orm.SinglefileData | None = None,
 ) -> dict:
     """Mean Si valence and RDF, each with the ensemble's spread, for one spectrum; out-of-domain warnings in ``charge``.
+
+    With a coordination model (and a spectrum covering its grid), also ``coordination``: P(n_O = 0..4).
 
     A spectrum that covers only part of the grid is answered by the best sub-window network it covers
     (given the window models): ``charge['window']`` and the RDF's ``window`` attribute say which, with its test RMSE.
     """
     energy, intensity = spectrum.get_x()[1], spectrum.get_y()[0][1]
     windows = [model.get_content(mode='rb') if model is not None else None for model in (charge_windows_model, rdf_windows_model)]
-    result = predict_spectrum(energy, intensity, charge_model.get_content(mode='rb'), rdf_model.get_content(mode='rb'), *windows)
+    classifier = coordination_model.get_content(mode='rb') if coordination_model is not None else None
+    result = predict_spectrum(
+        energy, intensity, charge_model.get_content(mode='rb'), rdf_model.get_content(mode='rb'), *windows, classifier
+    )
     charge = result['charge']
     rdf = orm.ArrayData()
     rdf.set_array('r', result['r'])
@@ -89,4 +95,16 @@ def predict_from_spectrum(
     }
     if 'window' in charge:
         values['window'] = charge['window']
-    return {'charge': orm.Dict(values), 'rdf': rdf}
+    outputs = {'charge': orm.Dict(values), 'rdf': rdf}
+    if 'coordination' in result:
+        coordination = result['coordination']
+        outputs['coordination'] = orm.Dict(
+            {
+                'classes': coordination['classes'],
+                'probabilities': coordination['probabilities'].tolist(),
+                'most_likely': coordination['most_likely'],
+                'test_accuracy': coordination['test_accuracy'],
+                'warnings': coordination['warnings'],
+            }
+        )
+    return outputs

@@ -27,6 +27,8 @@ OUTPUT_FILES = ('metrics.json', 'charge_model.pt', 'rdf_model.pt', 'predictions.
 PAPER_MODEL_FILES = ('paper_charge_model.pt', 'paper_rdf_model.pt')
 #: Written when the sub-window study runs (config ``windows``): one network per window, for partial spectra.
 WINDOW_MODEL_FILES = ('windows_charge_model.pt', 'windows_rdf_model.pt')
+#: Written when the coordination classifier runs (config ``coordination``): P(n_O = 0..4) from a spectrum.
+COORDINATION_MODEL_FILES = ('coordination_model.pt',)
 PLOTS = ('charge_parity.png', 'rdf_examples.png', 'windows.png', 'averaged.png')
 #: Fraction of the wall time the study may use before it checkpoints (the rest: saving, retrieval).
 TIME_LIMIT_FRACTION = 0.9
@@ -58,6 +60,12 @@ class TrainingCalculation(CalcJob):
         spec.output('paper_rdf_model', valid_type=orm.SinglefileData, required=False, help='Paper mode: the one RDF network.')
         spec.output('windows_charge_model', valid_type=orm.SinglefileData, required=False, help='One charge network per sub-window.')
         spec.output('windows_rdf_model', valid_type=orm.SinglefileData, required=False, help='One RDF network per sub-window.')
+        spec.output(
+            'coordination_model',
+            valid_type=orm.SinglefileData,
+            required=False,
+            help='Classifier of the Si coordination class: P(n_O = 0..4) from a spectrum.',
+        )
         spec.output('metrics', valid_type=orm.Dict, required=False)
         spec.output('predictions', valid_type=orm.ArrayData, required=False)
         spec.output('checkpoint', valid_type=orm.SinglefileData, required=False, help='Where an interrupted study stopped.')
@@ -89,7 +97,8 @@ class TrainingCalculation(CalcJob):
         calcinfo = CalcInfo()
         calcinfo.codes_info = [codeinfo]
         calcinfo.provenance_exclude_list = ['dataset.npz', 'checkpoint.pt']  # already nodes in the graph
-        calcinfo.retrieve_list = [codeinfo.stdout_name, *OUTPUT_FILES, *PAPER_MODEL_FILES, *WINDOW_MODEL_FILES, *PLOTS, 'error.txt']
+        model_files = (*PAPER_MODEL_FILES, *WINDOW_MODEL_FILES, *COORDINATION_MODEL_FILES)
+        calcinfo.retrieve_list = [codeinfo.stdout_name, *OUTPUT_FILES, *model_files, *PLOTS, 'error.txt']
         # the parser makes the checkpoint a node when the study was interrupted: not kept a second time in `retrieved`
         calcinfo.retrieve_temporary_list = ['checkpoint.pt']
         return calcinfo

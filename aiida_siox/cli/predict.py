@@ -20,7 +20,8 @@ class ModelNotFound(ValueError):
 
 def find_models(node: orm.Node) -> dict[str, orm.SinglefileData]:
     """The model files of a training job or workchain, a dataset workchain, or one model file, by output name:
-    ``charge_model`` and ``rdf_model``, and ``windows_charge_model`` / ``windows_rdf_model`` where written."""
+    ``charge_model`` and ``rdf_model``, and ``windows_charge_model`` / ``windows_rdf_model`` /
+    ``coordination_model`` where written."""
     if isinstance(node, orm.SinglefileData):
         creator = node.creator
         if creator is None or 'charge_model' not in creator.outputs:
@@ -31,7 +32,7 @@ def find_models(node: orm.Node) -> dict[str, orm.SinglefileData]:
         if 'training' in outputs and 'charge_model' in outputs.training:
             outputs = outputs.training
         if 'charge_model' in outputs and 'rdf_model' in outputs:
-            names = ('charge_model', 'rdf_model', 'windows_charge_model', 'windows_rdf_model')
+            names = ('charge_model', 'rdf_model', 'windows_charge_model', 'windows_rdf_model', 'coordination_model')
             return {name: outputs[name] for name in names if name in outputs}
         raise ModelNotFound(f'{node.process_label}<{node.pk}> has no trained models among its outputs (did it finish?)')
     raise ModelNotFound(f'{type(node).__name__}<{node.pk}> is not a training job, a dataset workchain or a model file')
@@ -120,6 +121,8 @@ def predict_files(
     """
     models = find_models(model)
     windows = {f'{kind}_windows_model': models[f'windows_{kind}_model'] for kind in ('charge', 'rdf') if f'windows_{kind}_model' in models}
+    if 'coordination_model' in models:
+        windows['coordination_model'] = models['coordination_model']
     nodes, reference_node, shift_ev = prepare_spectra(paths, models, shift, reference)
     if reference_node is not None:
         shift_node = reference_energy_shift(reference_node.store(), orm.Float(QUARTZ_MAIN_PEAK_EV))
@@ -164,6 +167,15 @@ def prediction_text(path: pathlib.Path | str, result: dict) -> str:
         f'RDF: highest peak at {r[first]:.2f} A (g = {mean[first]:.2f} +- {rdf.get_array("std")[first]:.2f})',
         f'recorded as {calc.process_label}<{calc.pk}>: charge Dict<{charge.pk}>, RDF ArrayData<{rdf.pk}>',
     ]
+    coordination = result.get('coordination')
+    if coordination is not None:
+        shares = ', '.join(f'{name} {p:.2f}' for name, p in zip(coordination['classes'], coordination['probabilities'], strict=True))
+        lines.insert(
+            -1,
+            f'Si coordination class: {coordination["most_likely"]} most likely ({shares}; test accuracy {accuracy:.2f})'
+            if (accuracy := coordination.get('test_accuracy')) is not None
+            else f'Si coordination class: {coordination["most_likely"]} most likely ({shares})',
+        )
     lines += [f'WARNING: {warning}' for warning in charge.get('warnings', [])]
     return '\n'.join(lines)
 
@@ -176,6 +188,7 @@ TABLE_COLUMNS = (
     'rdf_peak_r_a',
     'rdf_peak_g',
     'window_ev',
+    'coordination_most_likely',
     'warnings',
     'prediction_pk',
 )
@@ -201,6 +214,7 @@ def write_prediction_table(results: list[dict], output: pathlib.Path) -> None:
                     f'{rdf.get_array("r")[first]:.3f}',
                     f'{mean[first]:.3f}',
                     '-'.join(f'{e:g}' for e in charge['window']['range_ev']) if 'window' in charge.keys() else 'all',
+                    result['coordination']['most_likely'] if 'coordination' in result else '',
                     '; '.join(charge.get('warnings', [])),
                     charge.creator.pk,
                 ]

@@ -100,6 +100,22 @@ def predict_window(energy: np.ndarray, intensity: np.ndarray, content: bytes, ki
     }
 
 
+def predict_coordination(energy: np.ndarray, intensity: np.ndarray, content: bytes) -> dict:
+    """P(n_O = 0..4) of the Si that absorbed, from a spectrum covering the model's grid (beyond the paper)."""
+    model, meta = _load_kind(content, 'coordination')
+    prepared = prepare_input(energy, intensity, meta)
+    with torch.no_grad():
+        probabilities = torch.softmax(model(torch.from_numpy(prepared))[0, 0], dim=-1).numpy().astype(float)
+    classes = list(meta['classes'])
+    return {
+        'probabilities': probabilities,
+        'classes': classes,
+        'most_likely': classes[int(np.argmax(probabilities))],
+        'test_accuracy': meta.get('test_accuracy'),
+        'warnings': domain_warnings(prepared[0], None, meta.get('domain'), 'coordination'),
+    }
+
+
 def _load_kind(content: bytes, kind: str) -> tuple[StackedMLP, dict]:
     model, meta = load_model(content)
     if meta['kind'] != kind:
@@ -114,6 +130,7 @@ def predict_spectrum(
     rdf_model: bytes,
     charge_windows_model: bytes | None = None,
     rdf_windows_model: bytes | None = None,
+    coordination_model: bytes | None = None,
 ) -> dict:
     """Si valence and RDF for one spectrum: the ensembles' mean and spread when it covers the grid, else
     the best sub-window network it covers (with the window models given); each with the warnings of
@@ -127,6 +144,8 @@ def predict_spectrum(
             results[kind] = predict_window(energy, intensity, windows, kind)
         if kind == 'rdf':
             results['r'] = np.asarray(results[kind]['meta']['r_grid'], float)
+    if coordination_model is not None and covers(energy, *load_model(coordination_model)[1]['energy_grid'][:2]):
+        results['coordination'] = predict_coordination(energy, intensity, coordination_model)
     if not np.isfinite(results['charge']['mean']).all():
         raise SpectrumInputError('the prediction is not finite: check the spectrum')
     return results

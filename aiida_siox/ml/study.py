@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import evaluation
+from . import coordination, evaluation
 from .baseline import DESCRIPTORS, LinearBaseline, spectrum_descriptors
 from .domain import training_domain
 from .grid import ML_GRID
@@ -246,6 +246,39 @@ class Study(PaperMode):
         section['per_site_rmse_test'] = {'best': float(ordered[0]), 'median': float(np.median(ordered)), 'worst': float(ordered[-1])}
         return section, site_rmse
 
+    def coordination(self) -> tuple[dict, np.ndarray, dict]:
+        """Beyond the paper: P(n_O = 0..4) per site from the spectrum; (metrics, (N, 5) probabilities, model file)."""
+        if 'coordination' not in self.state.completed:
+            fits, validations = member_splits(self.train_rows, 1, float(self.config['validation_fraction']), int(self.config['seed']))
+            model, result = coordination.train_classifier(
+                self.inputs,
+                self.n_o,
+                fits[0],
+                validations[0],
+                epochs=int(self.config['coordination_epochs']),
+                patience=int(self.config['patience']),
+                learning_rate=float(self.config['learning_rate']),
+                batch_size=int(self.config['batch_size']),
+                seed=int(self.config['seed']) + 29,
+            )
+            result['model_state'] = {key: value.cpu() for key, value in model.state_dict().items()}
+            result['model_shape'] = model.shape
+            self.state.completed['coordination'] = result
+        result = self.state.completed['coordination']
+        probabilities = coordination.class_probabilities(self.model_from(result), self.inputs)
+        section = {
+            'classes': [f'Si{k}+' for k in range(coordination.N_CLASSES)],
+            'epochs_run': result['epochs_run'],
+            'best_epoch': result['best_epoch'],
+            'seconds': result['seconds'],
+            'train': coordination.classification_scores(self.n_o[self.train_rows], probabilities[self.train_rows]),
+            'test': coordination.classification_scores(self.n_o[self.test_rows], probabilities[self.test_rows]),
+        }
+        content = self.model_file('coordination', result, {'test': {'rmse': None}})
+        content['classes'] = section['classes']
+        content['test_accuracy'] = section['test']['accuracy']
+        return section, probabilities, content
+
     def baseline(self) -> tuple[dict, np.ndarray]:
         features = spectrum_descriptors(self.energy, self.spectra)
         model = LinearBaseline().fit(features[self.train_rows], self.charge[self.train_rows])
@@ -326,6 +359,8 @@ class Study(PaperMode):
             metrics[target] = section
             models[target] = self.model_file(target, result, section)
         metrics['baseline'], predictions['baseline_charge'] = self.baseline()
+        if self.config['coordination']:
+            metrics['coordination'], predictions['coordination_probabilities'], models['coordination'] = self.coordination()
         if self.config['windows']:
             metrics['windows'] = {target: self.windows(target, metrics[target]['learning_rate']) for target in TARGETS}
             models.update({f'windows_{target}': content for target, content in self.window_models.items()})
@@ -349,6 +384,11 @@ class Study(PaperMode):
             metrics['paper_rdf_rmse_test'] = None if skipped else paper['rdf']['test']['rmse']
         return metrics, predictions, models
 
+    def _domain_targets(self, target: str) -> np.ndarray:
+        if target == 'coordination':
+            return coordination.class_labels(self.n_o).reshape(-1, 1).astype(np.float32)
+        return self.targets[target].cpu().numpy()
+
     def model_file(self, target: str, result: dict, section: dict, variant: str = 'ensemble') -> dict:
         """What a model file holds: weights of every member and how to prepare a spectrum for them.
 
@@ -370,5 +410,5 @@ class Study(PaperMode):
             'r_grid': self.r.tolist() if target == 'rdf' else [],
             'test_rmse': section['test']['rmse'],
             'resolution_ev': float(self.config['resolution_ev']),
-            'domain': training_domain(inputs, self.targets[target].cpu().numpy()[rows]),
+            'domain': training_domain(inputs, self._domain_targets(target)[rows]),
         }

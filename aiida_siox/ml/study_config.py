@@ -32,6 +32,8 @@ DEFAULTS = {
     'augment_broadening_ev': 0.0,
     'augment_noise': 0.0,
     'windows': True,
+    'coordination': True,  # also a classifier of the Si coordination class (n_O = 0-4) from the spectrum
+    'coordination_epochs': 300,
     'device': 'auto',
     'max_seconds': 0,  # 0: no limit; else checkpoint and stop after that long
     # paper mode: also train as the paper did (one network per target, tuned by CV, random site split)
@@ -52,7 +54,7 @@ def check_config(config: dict) -> dict:
     config = {**DEFAULTS, **config}
     if config['split'] not in ('site', 'cell'):
         raise ValueError(f"split must be 'site' or 'cell', got {config['split']!r}")
-    for key in ('charge_epochs', 'rdf_epochs', 'batch_size', 'ensemble_size', 'patience'):
+    for key in ('charge_epochs', 'rdf_epochs', 'coordination_epochs', 'batch_size', 'ensemble_size', 'patience'):
         if int(config[key]) < 1:
             raise ValueError(f'{key} must be at least 1, got {config[key]}')
     if config['cv_folds'] == 1 or config['cv_folds'] < 0:

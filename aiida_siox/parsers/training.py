@@ -10,7 +10,7 @@ import numpy as np
 from aiida import orm
 from aiida.parsers import Parser
 
-from aiida_siox.calculations.training import OUTPUT_FILES, PAPER_MODEL_FILES, WINDOW_MODEL_FILES
+from aiida_siox.calculations.training import COORDINATION_MODEL_FILES, OUTPUT_FILES, PAPER_MODEL_FILES, WINDOW_MODEL_FILES
 
 
 class TrainingParser(Parser):
@@ -33,7 +33,7 @@ class TrainingParser(Parser):
             if filename not in files:
                 return self.exit_codes.ERROR_MISSING_OUTPUT.format(filename=filename)
         self.out('metrics', orm.Dict(json.loads(repository.get_object_content('metrics.json'))))
-        optional = (f for f in (*PAPER_MODEL_FILES, *WINDOW_MODEL_FILES) if f in files)
+        optional = (f for f in (*PAPER_MODEL_FILES, *WINDOW_MODEL_FILES, *COORDINATION_MODEL_FILES) if f in files)
         for filename in ('charge_model.pt', 'rdf_model.pt', *optional):
             with repository.open(filename, 'rb') as handle:
                 self.out(filename.removesuffix('.pt'), orm.SinglefileData(handle, filename=filename))
