@@ -95,3 +95,35 @@ def test_missing_codes_are_named(siox_setup):
     codes = {key: code for key, code in siox_setup['codes'].items() if key not in ('lmp', 'pp')}
     with pytest.raises(ValueError, match=r"needs codes \['lmp', 'pp'\]: run `siox setup`"):
         SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast')
+
+
+def test_dataset_needs_something_to_compute(siox_setup, no_new_jobs):
+    builder = SiOxDatasetWorkChain.get_builder_from_protocol(siox_setup['codes'], [1.0], [1], protocol='fast', train=False)
+    del builder.seeds
+    with pytest.raises(ValueError, match='give `compositions` and `seeds` together'):
+        run_get_node(builder)
+    del builder.compositions
+    with pytest.raises(ValueError, match='nothing to compute: give `compositions` and `seeds`, or `cells`'):
+        run_get_node(builder)
+
+
+def test_structure_needs_x_or_a_structure_not_both(siox_setup, no_new_jobs):
+    from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
+
+    builder = SiOxStructureWorkChain.get_builder_from_protocol(siox_setup['codes'], x=1.0, seed=1, protocol='fast')
+    builder.structure = alpha_quartz()
+    with pytest.raises(ValueError, match='give either a composition `x`.* or a `structure`, not both'):
+        run_get_node(builder)
+    del builder.structure
+    del builder.x
+    with pytest.raises(ValueError, match='give either a composition `x`'):
+        run_get_node(builder)
+
+
+def test_unknown_start_density_is_named(siox_setup):
+    from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
+
+    builder = SiOxStructureWorkChain.get_builder_from_protocol(siox_setup['codes'], x=1.0, seed=1, protocol='reference')
+    assert builder.start_density.value == 'reference'
+    with pytest.raises(ValueError, match="start_density must be one of lattice, reference, got 'paper'"):
+        builder.start_density = orm.Str('paper')
