@@ -112,7 +112,7 @@ def test_structure_needs_x_or_a_structure_not_both(siox_setup, no_new_jobs):
 
     builder = SiOxStructureWorkChain.get_builder_from_protocol(siox_setup['codes'], x=1.0, seed=1, protocol='fast')
     builder.structure = alpha_quartz()
-    with pytest.raises(ValueError, match='give either a composition `x`.* or a `structure`, not both'):
+    with pytest.raises(ValueError, match=r'give either a composition `x`.* or a `structure`, not both'):
         run_get_node(builder)
     del builder.structure
     del builder.x
