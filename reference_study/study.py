@@ -125,6 +125,7 @@ def export_chunk(chunk: str, node) -> Path:
 
 def run_chunk(chunk: str, codes: dict, echo=print):
     from aiida.engine import run_get_node
+    from aiida.manage.caching import enable_caching
 
     from aiida_siox.graph import REFERENCE_CHUNK
 
@@ -132,7 +133,9 @@ def run_chunk(chunk: str, codes: dict, echo=print):
     builder.metadata.label = f'reference study {chunk}'
     start = time.perf_counter()
     echo(f'chunk {chunk}: running {builder.process_class.__name__} (protocol {PROTOCOL})')
-    _, node = run_get_node(builder)
+    # a chunk killed half-way and run again on the same machine takes its finished jobs from the cache
+    with enable_caching():
+        _, node = run_get_node(builder)
     elapsed = time.perf_counter() - start
     echo(f'chunk {chunk}: <{node.pk}> exit status {node.exit_status} after {elapsed / 60:.1f} min')
     if node.exit_status not in (0, 401):
