@@ -7,6 +7,11 @@ only the chunks that are missing (nothing in an archive is recomputed: it is ski
 
     .venv/bin/python reference_study/study.py status
     .venv/bin/python reference_study/study.py run [--chunks x0p00 x1p00] [--max-chunks 1] [--commit]
+    .venv/bin/python reference_study/study.py finish [--partial]
+
+``finish`` assembles one dataset from every chunk's finished structures (``assemble_dataset``), trains
+on it (``TrainingWorkChain``, protocol ``reference``), and writes ``dataset.npz``, ``models/`` and
+``metrics.json`` here, and ``archives/final.aiida`` (the training with its whole provenance).
 
 The profile (``--profile``, default ``siox-reference``) is made when absent, as ``siox setup`` does:
 embedded (SQLite + ZeroMQ), localhost codes, pseudopotential families. Archived pseudopotential
@@ -16,6 +21,7 @@ families are imported before set-up, so every chunk uses the same pseudopotentia
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import time
@@ -145,6 +151,68 @@ def run_chunk(chunk: str, codes: dict, echo=print):
     return node
 
 
+MODELS = STUDY / 'models'
+FINAL = 'final'
+
+
+def finished_structures(partial: bool = False) -> list:
+    """Every finished SiOxStructureWorkChain of the composition chunks, in chunk order."""
+    from aiida.common.links import LinkType
+
+    from aiida_siox.graph import STRUCTURE
+
+    nodes, missing = [], []
+    for chunk in CHUNKS[1:]:
+        top = chunk_node(chunk)
+        if top is None:
+            missing.append(chunk)
+            continue
+        calls = sorted(top.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all(), key=lambda call: call.link_label)
+        nodes += [call.node for call in calls if call.node.process_type == STRUCTURE and call.node.is_finished_ok]
+    if missing and not partial:
+        raise SystemExit(f'chunks not run yet: {", ".join(missing)} (or `finish --partial` to try on what exists)')
+    return nodes
+
+
+def finish(codes: dict, partial: bool, echo=print) -> None:
+    """One dataset of every chunk, trained; its files here and its archive."""
+    from aiida.engine import run_get_node
+    from aiida.tools.archive import create_archive
+
+    from aiida_siox.calculations.dataset import assemble_dataset
+    from aiida_siox.cli.dataset_io import export_dataset
+    from aiida_siox.graph import REFERENCE_CHUNK
+    from aiida_siox.workflows.assembly import assembly_inputs
+    from aiida_siox.workflows.training import TrainingWorkChain
+
+    structures = finished_structures(partial)
+    echo(f'assembling {len(structures)} structures')
+    assembled = assemble_dataset(**assembly_inputs(structures))
+    dataset = assembled['dataset']
+    dataset.base.extras.set(REFERENCE_CHUNK, 'dataset')
+    echo(f'dataset <{dataset.pk}>: {assembled["manifest"]["n_rows"]} rows, {len(assembled["manifest"]["missing"])} missing')
+    builder = TrainingWorkChain.get_builder_from_protocol(codes['python'], dataset, protocol=PROTOCOL)
+    builder.job.metadata.options.max_wallclock_seconds = 6 * 3600
+    start = time.perf_counter()
+    _, training = run_get_node(builder)
+    echo(f'training <{training.pk}>: exit status {training.exit_status} after {(time.perf_counter() - start) / 60:.1f} min')
+    if not training.is_finished_ok:
+        raise SystemExit(f'the training failed: {training.exit_message} (see `verdi process report {training.pk}`)')
+    training.base.extras.set(REFERENCE_CHUNK, FINAL)
+    rows = export_dataset(dataset.uuid, STUDY / 'dataset.npz')
+    echo(f'  wrote reference_study/dataset.npz ({rows} rows)')
+    MODELS.mkdir(exist_ok=True)
+    for label in training.outputs:
+        node = training.outputs[label]
+        if label.endswith('_model'):
+            (MODELS / f'{label}.pt').write_bytes(node.get_content(mode='rb'))
+            echo(f'  wrote reference_study/models/{label}.pt (SinglefileData {node.uuid})')
+    (STUDY / 'metrics.json').write_text(json.dumps(training.outputs.metrics.get_dict(), indent=1))
+    path = archive_path(FINAL)
+    create_archive([training], filename=path, overwrite=True)
+    echo(f'  archived {path.relative_to(STUDY.parent)} ({path.stat().st_size / 1e6:.1f} MB)')
+
+
 def commit(path: Path, message: str, echo=print) -> None:
     subprocess.run(['git', 'add', str(path)], cwd=STUDY, check=True)
     subprocess.run(['git', 'commit', '-q', '-m', message, '--', str(path)], cwd=STUDY, check=True)
@@ -172,6 +240,8 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument('--chunks', nargs='+', choices=CHUNKS, help='Only these chunks (default: every missing one).')
     run.add_argument('--max-chunks', type=int, default=None, help='Stop after this many chunks.')
     run.add_argument('--commit', action='store_true', help='git-commit each archive as soon as it is written.')
+    last = sub.add_parser('finish', help='Assemble every chunk into one dataset, train, and write the results here.')
+    last.add_argument('--partial', action='store_true', help='Use the chunks that exist (a trial; nothing is final).')
     args = parser.parse_args(argv)
 
     def echo(line: str) -> None:
@@ -180,6 +250,9 @@ def main(argv: list[str] | None = None) -> None:
     codes = load_environment(args.profile, echo)
     if args.command == 'status':
         status(echo)
+        return
+    if args.command == 'finish':
+        finish(codes, args.partial, echo)
         return
     todo = [chunk for chunk in (args.chunks or CHUNKS) if not archive_path(chunk).exists()]
     for chunk in todo[: args.max_chunks]:

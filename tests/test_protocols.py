@@ -4,10 +4,12 @@ Builders only: nothing is run. The codes and pseudopotential families are the re
 (ld1.x generates the families), so this module is marked `codes`.
 """
 
+import os
+
 import pytest
 from aiida import orm
 
-from aiida_siox.protocols import PROTOCOLS
+from aiida_siox.protocols import PROTOCOLS, concurrency
 from aiida_siox.structures.builder import LATTICE_CONSTANT
 from aiida_siox.workflows.bader import BaderWorkChain
 from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
@@ -118,3 +120,30 @@ def test_a_stage_alone_from_its_protocol_is_complete(siox_setup):
     assert builder.core_hole_pseudo.element == 'Si' and builder.alignment.value == 'fch'
     quartz = QuartzCalibrationWorkChain.get_builder_from_protocol(siox_setup['codes'], protocol='moderate', production_cell_length=16.0)
     assert quartz.supercell.get_list() == calibration_supercell('auto', 16.0) and min(quartz.supercell.get_list()) >= 3
+
+
+def test_auto_windows_follow_the_cores_of_the_codes_computer(siox_setup):
+    """`auto` (the default): one job at a time on this 2-core localhost; 2 structures x 4 sites on a 16-core one."""
+    codes = siox_setup['codes']
+    local = SiOxDatasetWorkChain.get_builder_from_protocol(codes, [1.0], [1], protocol='fast', train=False)
+    slots = concurrency.job_slots(codes['pw'].computer, local.structure.xanes.scf.pw.metadata.options)
+    assert (local.max_concurrent_structures.value, local.structure.xanes.max_concurrent_sites.value) == concurrency.nested_windows(slots)
+    assert slots == max(1, (os.cpu_count() or 1) // 2)  # `siox setup`: the localhost's cores are this machine's
+    big = orm.Computer(
+        label='sixteen-cores', hostname='localhost', transport_type='core.local', scheduler_type='core.direct', workdir='/tmp/sixteen'
+    ).store()
+    big.set_default_mpiprocs_per_machine(16)
+    on_big = {
+        name: orm.InstalledCode(
+            label=code.label,
+            computer=big,
+            filepath_executable=str(code.filepath_executable),
+            default_calc_job_plugin=code.default_calc_job_plugin,
+        ).store()
+        for name, code in codes.items()
+    }
+    dataset = SiOxDatasetWorkChain.get_builder_from_protocol(on_big, [1.0], [1], protocol='fast', train=False)
+    assert (dataset.max_concurrent_structures.value, dataset.structure.xanes.max_concurrent_sites.value) == (2, 4)
+    assert SiteXanesWorkChain.get_builder_from_protocol(on_big, protocol='fast').max_concurrent_sites.value == 8  # alone: every slot
+    paper = SiOxDatasetWorkChain.get_builder_from_protocol(on_big, [1.0], [1], protocol='paper', train=False)
+    assert (paper.max_concurrent_structures.value, paper.structure.xanes.max_concurrent_sites.value) == (10, 20)  # explicit numbers

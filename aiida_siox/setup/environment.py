@@ -181,9 +181,11 @@ def apply_computer_settings(computer, config: dict, workdir: str, echo: Callable
     if computer.get_mpirun_command() != mpirun:
         computer.set_mpirun_command(mpirun)
         echo(f'  computer {computer.label}: mpirun command set to {config["mpirun_command"]!r}')
-    if computer.get_default_mpiprocs_per_machine() != config['default_mpiprocs_per_machine']:
-        computer.set_default_mpiprocs_per_machine(config['default_mpiprocs_per_machine'])
-        echo(f'  computer {computer.label}: {config["default_mpiprocs_per_machine"]} MPI ranks per machine by default')
+    cores = config['default_mpiprocs_per_machine']
+    cores = (os.cpu_count() or 1) if cores == 'auto' else int(cores)
+    if computer.get_default_mpiprocs_per_machine() != cores:
+        computer.set_default_mpiprocs_per_machine(cores)
+        echo(f'  computer {computer.label}: {cores} MPI ranks per machine by default (its cores)')
     if computer.get_workdir() != workdir:
         used = orm.QueryBuilder().append(orm.CalcJobNode, filters={'dbcomputer_id': computer.pk}).count()
         if used:

@@ -15,7 +15,8 @@ from aiida.common.links import LinkType
 from aiida.engine import ToContext, WorkChain, if_, while_
 
 from aiida_siox.calculations.dataset import assemble_dataset, structure_averages
-from aiida_siox.protocols.inputs import SioxProtocolMixin, require_codes
+from aiida_siox.protocols import concurrency
+from aiida_siox.protocols.inputs import SioxProtocolMixin, mpi_options, require_codes
 from aiida_siox.protocols.inputs import serial_options as serial_options_for
 from aiida_siox.structures.builder import LATTICE_CONSTANT
 from aiida_siox.workflows.assembly import assembly_inputs
@@ -157,11 +158,16 @@ class SiOxDatasetWorkChain(SioxProtocolMixin, WorkChain):
             builder.seeds = orm.List([int(s) for s in seeds or []])
         if cells:
             builder.cells = cells
-        builder.max_concurrent_structures = orm.Int(inputs['max_concurrent_structures'])
         structure = SiOxStructureWorkChain.get_builder_from_protocol(
             codes, protocol=protocol, overrides=inputs.get('structure'), options=options, serial_options=serial_options, potential=potential
         )
         builder.structure = structure
+        # `auto` windows share the computer's job slots between structures and their sites (concurrency.py)
+        structures, sites = concurrency.nested_windows(concurrency.job_slots(codes['pw'].computer, mpi_options(options)))
+        builder.max_concurrent_structures = orm.Int(concurrency.resolve_window(inputs['max_concurrent_structures'], structures))
+        site_window = SiteXanesWorkChain.get_protocol_inputs(protocol, inputs.get('structure', {}).get('xanes'))['max_concurrent_sites']
+        if site_window == concurrency.AUTO:
+            builder.structure.xanes.max_concurrent_sites = orm.Int(sites)
         if calibration is not None:
             builder.calibration = calibration
         # The calibration itself runs with the sites' own XANES inputs (run_calibration), so C transfers.

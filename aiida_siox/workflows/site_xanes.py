@@ -19,6 +19,7 @@ from aiida.engine import ToContext, WorkChain, if_, while_
 
 from aiida_siox.calculations.spectra import align_site_spectrum
 from aiida_siox.graph import SITE
+from aiida_siox.protocols import concurrency
 from aiida_siox.protocols.inputs import SioxProtocolMixin, kpoints_mesh, mpi_options, pw_scf_inputs, require_codes
 from aiida_siox.workflows.alignment import fch_alignment_of
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
@@ -166,7 +167,9 @@ class SiteXanesWorkChain(SioxProtocolMixin, WorkChain):
             builder.structure = structure
         if calibration is not None:
             builder.calibration = calibration
-        builder.max_concurrent_sites = orm.Int(inputs['max_concurrent_sites'])
+        # `auto`: every job slot of the computer (a dataset splits them between its structures)
+        slots = concurrency.job_slots(codes['pw'].computer, options)
+        builder.max_concurrent_sites = orm.Int(concurrency.resolve_window(inputs['max_concurrent_sites'], slots))
         builder.alignment = orm.Str(inputs['alignment'])
         builder.xe0_mid_gap = orm.Bool(inputs['xe0_mid_gap'])
         builder.core_hole_pseudo = orm.load_group(inputs['core_hole_family']).get_pseudo('Si')
