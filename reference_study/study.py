@@ -152,7 +152,7 @@ def run_chunk(chunk: str, codes: dict, echo=print):
 
 
 MODELS = STUDY / 'models'
-FINAL = 'final'
+FINAL = 'final'  # the value aiida_siox.reference_model looks for: `siox predict` without --model
 
 
 def finished_structures(partial: bool = False) -> list:

@@ -12,7 +12,12 @@ from aiida_siox.cli.root import siox
 
 @siox.command('predict')
 @click.argument('spectra', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
-@click.option('--model', 'model_id', required=True, help='Training job/workchain, dataset workchain or model file (pk or UUID).')
+@click.option(
+    '--model',
+    'model_id',
+    default=None,
+    help="Training job/workchain, dataset workchain or model file (pk or UUID); default: the reference study's model.",
+)
 @click.option('--shift', type=float, default=None, help='Energy calibration: add this many eV to every energy (stored).')
 @click.option(
     '--reference',
@@ -37,7 +42,16 @@ def predict_command(spectra, model_id, shift, reference, table, png):
     from aiida_siox.cli.predict import ModelNotFound, predict_files, prediction_text, write_prediction_plot, write_prediction_table
     from aiida_siox.ml.inputs import SpectrumInputError
 
-    model = load_node_or_fail(model_id)
+    if model_id is None:
+        from aiida_siox.reference_model import ReferenceModelMissing, reference_training
+
+        try:
+            model = reference_training(echo=click.echo)
+        except ReferenceModelMissing as exception:
+            fail(str(exception))
+        click.echo(f"model: the reference study's, {model.process_label}<{model.pk}> (reference_study/results.md)")
+    else:
+        model = load_node_or_fail(model_id)
     try:
         results = predict_files(list(spectra), model, shift=shift, reference=reference)
     except (ModelNotFound, SpectrumInputError) as exception:

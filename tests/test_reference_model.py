@@ -1,0 +1,79 @@
+"""`siox predict` without --model: the reference study's training, found in the profile or imported once."""
+
+import pytest
+from aiida import orm
+from aiida.common.links import LinkType
+
+from aiida_siox.graph import REFERENCE_CHUNK
+from aiida_siox.reference_model import FINAL, ReferenceModelMissing, reference_training, stored_reference_training
+
+
+@pytest.fixture
+def no_reference_nodes(aiida_profile):
+    """A profile without reference-study nodes, before and after (the shared profile keeps everything else)."""
+    from aiida.tools import delete_nodes
+
+    def clear():
+        query = orm.QueryBuilder().append(orm.Node, filters={'extras': {'has_key': REFERENCE_CHUNK}}, project='id')
+        delete_nodes(query.all(flat=True), dry_run=False)
+
+    clear()
+    yield
+    clear()
+
+
+def finished_workflow(exit_status: int = 0) -> orm.WorkflowNode:
+    node = orm.WorkflowNode()
+    node.set_process_state('finished')
+    node.set_exit_status(exit_status)
+    return node.store()
+
+
+def test_reference_study_constant_is_the_one_the_study_writes():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[1] / 'reference_study' / 'study.py'
+    spec = importlib.util.spec_from_file_location('study', path)
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    assert (
+        study.FINAL == FINAL
+        and study.archive_path(study.FINAL).resolve() == __import__('aiida_siox.reference_model').reference_model.REFERENCE_ARCHIVE
+    )
+
+
+def test_without_a_reference_model_the_error_says_what_to_do(no_reference_nodes, tmp_path):
+    assert stored_reference_training() is None
+    with pytest.raises(ReferenceModelMissing, match=r'no reference model in this profile.*give --model'):
+        reference_training(archive=tmp_path / 'final.aiida', echo=lambda _: None)
+
+
+def test_the_newest_finished_reference_training_is_used(no_reference_nodes, tmp_path):
+    old, failed, new = finished_workflow(), finished_workflow(exit_status=410), finished_workflow()
+    for node in (old, failed, new):
+        node.base.extras.set(REFERENCE_CHUNK, FINAL)
+    finished_workflow().base.extras.set(REFERENCE_CHUNK, 'x0p00')  # a chunk, not the training
+    assert reference_training(archive=tmp_path / 'absent.aiida').uuid == new.uuid
+
+
+def test_the_archive_is_imported_once_with_its_extras(no_reference_nodes, tmp_path):
+    from aiida.tools.archive import create_archive
+
+    training = finished_workflow()
+    training.base.extras.set(REFERENCE_CHUNK, FINAL)
+    model = orm.SinglefileData.from_string('weights', filename='charge_model.pt').store()
+    model.base.links.add_incoming(training, link_type=LinkType.RETURN, link_label='charge_model')
+    training.seal()
+    archive = tmp_path / 'final.aiida'
+    create_archive([training], filename=archive)
+    uuid = training.uuid
+    from aiida.tools import delete_nodes
+
+    delete_nodes([training.pk], dry_run=False)  # with its outputs: a profile that never had it
+    assert stored_reference_training() is None
+    lines = []
+    imported = reference_training(archive=archive, echo=lines.append)
+    assert imported.uuid == uuid and 'charge_model' in imported.outputs
+    assert len(lines) == 1 and 'first use' in lines[0]
+    assert reference_training(archive=archive, echo=lines.append).uuid == uuid and len(lines) == 1  # not imported again
