@@ -117,6 +117,19 @@ def test_coordination_classifier_learns_the_class_from_the_edge():
     assert 1 <= result['best_epoch'] <= result['epochs_run']
 
 
+def test_a_learning_curve_point_trains_on_fewer_rows_and_tests_on_the_same():
+    data = synthetic_dataset(120, 6, seed=2)
+    config = {**SMALL, 'split': 'site', 'windows': False, 'coordination': False, 'cv_folds': 0}
+    whole = Study(data, config, log=lambda _: None)
+    part = Study(data, {**config, 'train_fraction': 0.25}, log=lambda _: None)
+    assert np.array_equal(part.test_rows, whole.test_rows)
+    assert set(part.train_rows) < set(whole.train_rows) and len(part.train_rows) == round(0.25 * len(whole.train_rows))
+    metrics, _, _ = part.run()
+    assert metrics['n_train'] == len(part.train_rows) and metrics['n_test'] == len(whole.test_rows)
+    with pytest.raises(ValueError, match=r'train_fraction must lie in \(0, 1\], got 0'):
+        check_config({'train_fraction': 0})
+
+
 def test_classification_scores_of_known_probabilities():
     probabilities = np.array([[0.9, 0.1, 0, 0, 0], [0.2, 0.8, 0, 0, 0], [0.6, 0.4, 0, 0, 0], [0, 0, 0, 0, 1.0]])
     scores = coordination.classification_scores(np.array([0, 1, 1, 7]), probabilities)  # 7 O: class 4

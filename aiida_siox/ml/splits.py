@@ -43,6 +43,16 @@ def train_test_split(n: int, test_fraction: float, seed: int, groups: np.ndarray
     return np.flatnonzero(~is_test), np.flatnonzero(is_test)
 
 
+def subsample(rows: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """A seeded random ``fraction`` of ``rows`` (at least 2), sorted: the training rows of a learning-curve point."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f'train_fraction must lie in (0, 1], got {fraction}')
+    if fraction == 1.0:
+        return np.asarray(rows)
+    keep = min(len(rows), max(2, round(fraction * len(rows))))
+    return np.sort(np.random.default_rng(seed + 7919).permutation(np.asarray(rows))[:keep])
+
+
 def kfold(n: int, k: int, seed: int, groups: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """``k`` (fit, validation) folds over ``n`` rows; every row is validated exactly once.
 

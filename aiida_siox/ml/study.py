@@ -27,7 +27,7 @@ from .grid import ML_GRID
 from .inputs import broaden_spectra, normalisation_scale, normalise
 from .models import StackedMLP, pick_device, stacked_model
 from .paper_mode import PaperMode
-from .splits import cell_groups, kfold, train_test_split
+from .splits import cell_groups, kfold, subsample, train_test_split
 from .study_config import TARGETS, check_config, member_splits, train_settings
 from .trainer import StackedTrainer, TrainSettings, predict
 
@@ -81,6 +81,10 @@ class Study(PaperMode):
         self.train_rows, self.test_rows = train_test_split(n, self.config['test_fraction'], seed, by_cell)
         # paper mode: always the random split by site (the very rows of the ensemble when split='site')
         self.paper_train_rows, self.paper_test_rows = train_test_split(n, self.config['test_fraction'], seed)
+        # a learning-curve point: fewer training rows, the same test rows
+        fraction = float(self.config['train_fraction'])
+        self.train_rows = subsample(self.train_rows, fraction, seed)
+        self.paper_train_rows = subsample(self.paper_train_rows, fraction, seed)
         same_rows = np.array_equal(self.paper_train_rows, self.train_rows) and np.array_equal(self.paper_test_rows, self.test_rows)
         if self.config['split'] == 'site' and not same_rows:
             raise RuntimeError("split by site: the paper-mode rows must be the ensemble's rows")

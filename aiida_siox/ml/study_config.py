@@ -17,6 +17,7 @@ DEFAULTS = {
     'seed': 0,
     'split': 'site',  # 'site' (the paper's random split) or 'cell' (whole cells on one side)
     'test_fraction': 0.2,
+    'train_fraction': 1.0,  # below 1: train on that share of the training rows, same test rows (a learning curve)
     'validation_fraction': 0.1,
     'learning_rate': 1e-3,
     'batch_size': 128,
@@ -59,6 +60,8 @@ def check_config(config: dict) -> dict:
             raise ValueError(f'{key} must be at least 1, got {config[key]}')
     if config['cv_folds'] == 1 or config['cv_folds'] < 0:
         raise ValueError(f'cv_folds must be 0 (off) or at least 2, got {config["cv_folds"]}')
+    if not 0.0 < float(config['train_fraction']) <= 1.0:
+        raise ValueError(f'train_fraction must lie in (0, 1], got {config["train_fraction"]}')
     if float(config['resolution_ev']) < 0:
         raise ValueError(f'resolution_ev must be 0 (off) or positive, got {config["resolution_ev"]}')
     _check_paper_config(config)
