@@ -174,16 +174,59 @@ def finished_structures(partial: bool = False) -> list:
     return nodes
 
 
-def finish(codes: dict, partial: bool, echo=print) -> None:
-    """One dataset of every chunk, trained; its files here and its archive."""
+#: The trainings of ``finish``: the shipped one (split by site, with paper mode), the split by cell, and the
+#: learning curve's smaller training sets (the whole set is the shipped training itself).
+TRAININGS = {
+    FINAL: {},
+    'training_cell': {'split': 'cell', 'paper_mode': False},
+    **{
+        f'learning_curve_{fraction:.2f}': {
+            'train_fraction': fraction,
+            'paper_mode': False,
+            'windows': False,
+            'cv_folds': 0,
+            'coordination': False,
+        }
+        for fraction in (0.1, 0.25, 0.5)
+    },
+}
+
+
+def train(codes: dict, dataset, name: str, echo=print):
+    """One TrainingWorkChain of :data:`TRAININGS` on the dataset (reused when it already ran on it)."""
+    from aiida import orm
     from aiida.engine import run_get_node
+
+    from aiida_siox.graph import REFERENCE_CHUNK
+    from aiida_siox.workflows.training import TrainingWorkChain
+
+    query = orm.QueryBuilder().append(orm.ArrayData, filters={'uuid': dataset.uuid}, tag='dataset')
+    query.append(orm.CalcJobNode, with_incoming='dataset', tag='job').append(
+        orm.WorkflowNode, with_called='job', filters={f'extras.{REFERENCE_CHUNK}': name}
+    )
+    done = [node for (node,) in query.all() if node.is_finished_ok]
+    if done:
+        return done[0]
+    builder = TrainingWorkChain.get_builder_from_protocol(codes['python'], dataset, protocol=PROTOCOL, overrides=TRAININGS[name])
+    builder.job.metadata.options.max_wallclock_seconds = 6 * 3600
+    start = time.perf_counter()
+    _, node = run_get_node(builder)
+    echo(f'{name}: TrainingWorkChain<{node.pk}> exit status {node.exit_status} after {(time.perf_counter() - start) / 60:.1f} min')
+    if not node.is_finished_ok:
+        raise SystemExit(f'the training {name} failed: {node.exit_message} (see `verdi process report {node.pk}`)')
+    node.base.extras.set(REFERENCE_CHUNK, name)
+    return node
+
+
+def finish(codes: dict, partial: bool, echo=print) -> None:
+    """One dataset of every chunk, its trainings; their files here and their archive."""
+    import numpy as np
     from aiida.tools.archive import create_archive
 
     from aiida_siox.calculations.dataset import assemble_dataset
     from aiida_siox.cli.dataset_io import export_dataset
     from aiida_siox.graph import REFERENCE_CHUNK
     from aiida_siox.workflows.assembly import assembly_inputs
-    from aiida_siox.workflows.training import TrainingWorkChain
 
     structures = finished_structures(partial)
     echo(f'assembling {len(structures)} structures')
@@ -191,25 +234,22 @@ def finish(codes: dict, partial: bool, echo=print) -> None:
     dataset = assembled['dataset']
     dataset.base.extras.set(REFERENCE_CHUNK, 'dataset')
     echo(f'dataset <{dataset.pk}>: {assembled["manifest"]["n_rows"]} rows, {len(assembled["manifest"]["missing"])} missing')
-    builder = TrainingWorkChain.get_builder_from_protocol(codes['python'], dataset, protocol=PROTOCOL)
-    builder.job.metadata.options.max_wallclock_seconds = 6 * 3600
-    start = time.perf_counter()
-    _, training = run_get_node(builder)
-    echo(f'training <{training.pk}>: exit status {training.exit_status} after {(time.perf_counter() - start) / 60:.1f} min')
-    if not training.is_finished_ok:
-        raise SystemExit(f'the training failed: {training.exit_message} (see `verdi process report {training.pk}`)')
-    training.base.extras.set(REFERENCE_CHUNK, FINAL)
+    trainings = {name: train(codes, dataset, name, echo) for name in TRAININGS}
     rows = export_dataset(dataset.uuid, STUDY / 'dataset.npz')
     echo(f'  wrote reference_study/dataset.npz ({rows} rows)')
+    shipped = trainings[FINAL]
     MODELS.mkdir(exist_ok=True)
-    for label in training.outputs:
-        node = training.outputs[label]
+    for label in shipped.outputs:
         if label.endswith('_model'):
+            node = shipped.outputs[label]
             (MODELS / f'{label}.pt').write_bytes(node.get_content(mode='rb'))
             echo(f'  wrote reference_study/models/{label}.pt (SinglefileData {node.uuid})')
-    (STUDY / 'metrics.json').write_text(json.dumps(training.outputs.metrics.get_dict(), indent=1))
+    predictions = shipped.outputs.predictions
+    np.savez_compressed(STUDY / 'predictions.npz', **{name: predictions.get_array(name) for name in predictions.get_arraynames()})
+    metrics = {name: {'uuid': node.uuid, **node.outputs.metrics.get_dict()} for name, node in trainings.items()}
+    (STUDY / 'metrics.json').write_text(json.dumps(metrics, indent=1))
     path = archive_path(FINAL)
-    create_archive([training], filename=path, overwrite=True)
+    create_archive(list(trainings.values()), filename=path, overwrite=True)
     echo(f'  archived {path.relative_to(STUDY.parent)} ({path.stat().st_size / 1e6:.1f} MB)')
 
 
@@ -252,7 +292,10 @@ def main(argv: list[str] | None = None) -> None:
         status(echo)
         return
     if args.command == 'finish':
-        finish(codes, args.partial, echo)
+        from aiida.manage.caching import enable_caching
+
+        with enable_caching():  # run again after a stop: the assembly and finished trainings come from the cache
+            finish(codes, args.partial, echo)
         return
     todo = [chunk for chunk in (args.chunks or CHUNKS) if not archive_path(chunk).exists()]
     for chunk in todo[: args.max_chunks]:
