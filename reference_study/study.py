@@ -218,6 +218,55 @@ def train(codes: dict, dataset, name: str, echo=print):
     return node
 
 
+def lifetime(node) -> float:
+    """Seconds from a process's creation to its last change (its end, for a finished process)."""
+    return (node.mtime - node.ctime).total_seconds()
+
+
+def cell_summaries() -> list[dict]:
+    """Per cell of every composition chunk: its density and coordination (validation), its sites and their cost."""
+    from aiida.common.links import LinkType
+
+    from aiida_siox.graph import SITE_SPECTRUM, STRUCTURE
+
+    cells = []
+    for chunk in CHUNKS[1:]:
+        top = chunk_node(chunk)
+        if top is None:
+            continue
+        for call in sorted(top.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all(), key=lambda c: c.link_label):
+            node = call.node
+            if node.process_type != STRUCTURE:
+                continue
+            validation = node.outputs.md.validation.get_dict() if 'md' in node.outputs and 'validation' in node.outputs.md else {}
+            children = {c.link_label: c.node for c in node.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all()}
+            sites = [n for n in children['xanes'].called_descendants if n.process_type == SITE_SPECTRUM] if 'xanes' in children else []
+            cells.append(
+                {
+                    'chunk': chunk,
+                    'label': call.link_label,
+                    'uuid': node.uuid,
+                    'x': node.inputs.x.value,
+                    'seed': node.inputs.seed.value,
+                    'exit_status': node.exit_status,
+                    'exit_message': node.exit_message,
+                    'n_atoms': validation.get('n_atoms'),
+                    'density_g_cm3': validation.get('density_g_cm3'),
+                    'valid': validation.get('valid'),
+                    'largest_void_radius_A': validation.get('largest_void_radius_A'),
+                    'fraction_fourfold_si': validation.get('fraction_fourfold_si'),
+                    'oxidation_classes': validation.get('oxidation_classes'),
+                    'sites_done': sum(site.is_finished_ok for site in sites),
+                    'sites_failed': [site.base.extras.get('siox_site', None) for site in sites if not site.is_finished_ok],
+                    'site_seconds': [lifetime(site) for site in sites if site.is_finished_ok],
+                    'md_seconds': lifetime(children['melt_quench']) if 'melt_quench' in children else None,
+                    'bader_seconds': lifetime(children['bader']) if 'bader' in children else None,
+                    'structure_seconds': lifetime(node),
+                }
+            )
+    return cells
+
+
 def finish(codes: dict, partial: bool, echo=print) -> None:
     """One dataset of every chunk, its trainings; their files here and their archive."""
     import numpy as np
@@ -247,6 +296,13 @@ def finish(codes: dict, partial: bool, echo=print) -> None:
     predictions = shipped.outputs.predictions
     np.savez_compressed(STUDY / 'predictions.npz', **{name: predictions.get_array(name) for name in predictions.get_arraynames()})
     metrics = {name: {'uuid': node.uuid, **node.outputs.metrics.get_dict()} for name, node in trainings.items()}
+    chunks = {chunk: chunk_node(chunk) for chunk in CHUNKS}
+    summary = {
+        'chunk_wall_seconds': {chunk: node.base.extras.get('siox_reference_wall_s', None) for chunk, node in chunks.items() if node},
+        'training_seconds': {name: lifetime(node) for name, node in trainings.items()},
+        'cells': cell_summaries(),
+    }
+    (STUDY / 'cells.json').write_text(json.dumps(summary, indent=1))
     (STUDY / 'metrics.json').write_text(json.dumps(metrics, indent=1))
     path = archive_path(FINAL)
     create_archive(list(trainings.values()), filename=path, overwrite=True)
