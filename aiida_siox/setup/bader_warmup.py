@@ -5,6 +5,12 @@ files: the first Bader job of a fresh installation spent 115 s compiling, the ne
 tiny real Bader job (a two-atom cell of Gaussian densities, no pw.x) run at set-up through the
 same code pays that once, so a user's first pipeline does not. The code is marked with the
 baderkit version it was warmed for; a later set-up skips it.
+
+numba compiles one kernel per argument *type*, and baderkit types its label arrays by the grid's size:
+uint16 up to 65,535 points, uint32 above. The first warm-up used a 20x21x22 grid (uint16), and the
+first real job (a 24-atom cell, ~200,000 points) still compiled for 59 s: its kernels were the uint32
+ones (read off numba's cache index). The warm-up grid is therefore larger than 65,535 points, the size
+of every real cell (a 9-atom quartz cell at 240 Ry has ~97,000).
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-#: Extra on the Python code: the baderkit version whose numba cache was warmed through it.
+#: Extra on the Python code: the baderkit version (and warm-up grid) whose numba cache was warmed through it.
 WARMED_EXTRA = 'siox_bader_warmed'
+#: Marks the warm-up on a grid of real size; a code warmed before it (uint16 kernels only) is warmed again.
+WARMUP_REVISION = 'uint32-grid'
 
 
 def synthetic_cubes(directory: Path):
@@ -26,7 +34,7 @@ def synthetic_cubes(directory: Path):
     from ase.io.cube import write_cube
 
     atoms = Atoms('Si2', scaled_positions=[[0.0, 0.0, 0.0], [0.5, 0.5, 0.5]], cell=[4.0, 4.2, 4.4], pbc=True)
-    shape = (20, 21, 22)
+    shape = (40, 42, 44)  # 73,920 points: above 65,535, so the uint32 kernels of real grids (module docstring)
     axes = [np.arange(n) / n for n in shape]
     frac = np.stack(np.meshgrid(*axes, indexing='ij'), axis=-1)
     density = np.zeros(shape)
@@ -49,7 +57,8 @@ def warm_bader_cache(code, echo: Callable[[str], None] = print, force: bool = Fa
 
     from aiida_siox.calculations.bader import BaderCalculation
 
-    if not force and code.base.extras.get(WARMED_EXTRA, None) == baderkit_version:
+    marker = f'{baderkit_version}+{WARMUP_REVISION}'
+    if not force and code.base.extras.get(WARMED_EXTRA, None) == marker:
         echo(f'  baderkit {baderkit_version} kernels: compiled on {code.computer.label} already')
         return None
     with tempfile.TemporaryDirectory() as directory:
@@ -74,6 +83,6 @@ def warm_bader_cache(code, echo: Callable[[str], None] = print, force: bool = Fa
     if not node.is_finished_ok:
         echo(f'  WARNING: the warm-up Bader job <{node.pk}> failed ({node.exit_status}); the first real one will compile')
         return seconds
-    code.base.extras.set(WARMED_EXTRA, baderkit_version)
+    code.base.extras.set(WARMED_EXTRA, marker)
     echo(f'  baderkit kernels compiled in {seconds:.0f} s (BaderCalculation<{node.pk}>)')
     return seconds
