@@ -134,8 +134,8 @@ def coordination_tables(metrics: dict) -> list[str]:
 
 
 def learning_curve(metrics: dict) -> list[tuple[int, float, float]]:
-    """(training rows, valence test RMSE, RDF test RMSE) of every learning-curve point and the shipped training."""
-    points = [entry for name, entry in metrics.items() if name.startswith('learning_curve_')] + [metrics[SHIPPED]]
+    """(training rows, valence test RMSE, RDF test RMSE) of every learning-curve point (one set of settings)."""
+    points = [entry for name, entry in metrics.items() if name.startswith('learning_curve_')]
     return sorted((entry['n_train'], entry['charge_rmse_test'], entry['rdf_rmse_test']) for entry in points)
 
 

@@ -175,7 +175,7 @@ def finished_structures(partial: bool = False) -> list:
 
 
 #: The trainings of ``finish``: the shipped one (split by site, with paper mode), the split by cell, and the
-#: learning curve's smaller training sets (the whole set is the shipped training itself).
+#: learning curve's points (10-100 % of the training rows, the same test rows, the same settings).
 TRAININGS = {
     FINAL: {},
     'training_cell': {'split': 'cell', 'paper_mode': False},
@@ -192,6 +192,24 @@ TRAININGS = {
 }
 
 
+#: Extra on the study's dataset: the UUIDs of the structure workchains it was assembled from.
+STRUCTURES_EXTRA = 'siox_reference_structures'
+
+
+def stored_dataset(structures: list):
+    """The dataset already assembled from exactly these structures (``finish`` run again), or None."""
+    from aiida import orm
+
+    from aiida_siox.graph import REFERENCE_CHUNK
+
+    wanted = sorted(node.uuid for node in structures)
+    query = orm.QueryBuilder().append(orm.ArrayData, filters={f'extras.{REFERENCE_CHUNK}': 'dataset'}, tag='dataset')
+    for (node,) in query.order_by({'dataset': {'ctime': 'desc'}}).all():
+        if node.base.extras.get(STRUCTURES_EXTRA, None) == wanted:
+            return node
+    return None
+
+
 def train(codes: dict, dataset, name: str, echo=print):
     """One TrainingWorkChain of :data:`TRAININGS` on the dataset (reused when it already ran on it)."""
     from aiida import orm
@@ -201,9 +219,7 @@ def train(codes: dict, dataset, name: str, echo=print):
     from aiida_siox.workflows.training import TrainingWorkChain
 
     query = orm.QueryBuilder().append(orm.ArrayData, filters={'uuid': dataset.uuid}, tag='dataset')
-    query.append(orm.CalcJobNode, with_incoming='dataset', tag='job').append(
-        orm.WorkflowNode, with_called='job', filters={f'extras.{REFERENCE_CHUNK}': name}
-    )
+    query.append(TrainingWorkChain, with_incoming='dataset', filters={f'extras.{REFERENCE_CHUNK}': name})
     done = [node for (node,) in query.all() if node.is_finished_ok]
     if done:
         return done[0]
@@ -278,11 +294,13 @@ def finish(codes: dict, partial: bool, echo=print) -> None:
     from aiida_siox.workflows.assembly import assembly_inputs
 
     structures = finished_structures(partial)
-    echo(f'assembling {len(structures)} structures')
-    assembled = assemble_dataset(**assembly_inputs(structures))
-    dataset = assembled['dataset']
-    dataset.base.extras.set(REFERENCE_CHUNK, 'dataset')
-    echo(f'dataset <{dataset.pk}>: {assembled["manifest"]["n_rows"]} rows, {len(assembled["manifest"]["missing"])} missing')
+    dataset = stored_dataset(structures)
+    if dataset is None:
+        echo(f'assembling {len(structures)} structures')
+        dataset = assemble_dataset(**assembly_inputs(structures))['dataset']
+        dataset.base.extras.set_many({REFERENCE_CHUNK: 'dataset', STRUCTURES_EXTRA: sorted(node.uuid for node in structures)})
+    manifest = dataset.creator.outputs.manifest
+    echo(f'dataset <{dataset.pk}>: {manifest["n_rows"]} rows, {len(manifest["missing"])} missing')
     trainings = {name: train(codes, dataset, name, echo) for name in TRAININGS}
     rows = export_dataset(dataset.uuid, STUDY / 'dataset.npz')
     echo(f'  wrote reference_study/dataset.npz ({rows} rows)')

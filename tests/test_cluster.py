@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from aiida_siox.calculations.structure_edit import alpha_quartz
 from aiida_siox.cli import siox
+from aiida_siox.protocols import concurrency
 from aiida_siox.setup.cluster import JOB_OPTIONS_PROPERTY, read_cluster_config, setup_cluster
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
@@ -64,6 +65,8 @@ def test_setup_cluster_is_idempotent_and_stores_job_options(cluster):
     options = computer.get_property(JOB_OPTIONS_PROPERTY)
     assert options['mpi']['queue_name'] == 'cpu' and options['training']['queue_name'] == 'gpu'
     assert options['mpi']['resources'] == {'num_machines': 1, 'num_mpiprocs_per_machine': 2}
+    # the queue's job slots (cluster.yaml: 2), not cores / ranks of one node, set the `auto` windows
+    assert concurrency.job_slots(computer, options['mpi']) == computer.get_property(concurrency.JOB_SLOTS_PROPERTY) == 2
 
 
 def test_pw_job_runs_through_sbatch_and_parses(cluster):

@@ -77,3 +77,25 @@ def test_the_archive_is_imported_once_with_its_extras(no_reference_nodes, tmp_pa
     assert imported.uuid == uuid and 'charge_model' in imported.outputs
     assert len(lines) == 1 and 'first use' in lines[0]
     assert reference_training(archive=archive, echo=lines.append).uuid == uuid and len(lines) == 1  # not imported again
+
+
+def test_study_finish_reuses_what_already_ran(no_reference_nodes):
+    """`study.py finish` run again: the dataset of the same structures and each finished training are found, not redone."""
+    import importlib.util
+    import pathlib
+
+    spec = importlib.util.spec_from_file_location('study', pathlib.Path(__file__).parents[1] / 'reference_study' / 'study.py')
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    structures = [finished_workflow(), finished_workflow()]
+    dataset = orm.ArrayData().store()
+    dataset.base.extras.set_many({REFERENCE_CHUNK: 'dataset', study.STRUCTURES_EXTRA: sorted(n.uuid for n in structures)})
+    assert study.stored_dataset(structures).uuid == dataset.uuid
+    assert study.stored_dataset(structures[:1]) is None  # other structures: assembled anew
+    training = orm.WorkChainNode()
+    training.set_process_type('aiida.workflows:siox.training')
+    training.base.links.add_incoming(dataset, link_type=LinkType.INPUT_WORK, link_label='job__dataset')
+    training.set_process_state('finished')
+    training.set_exit_status(0)
+    training.store().base.extras.set(REFERENCE_CHUNK, 'training_cell')
+    assert study.train({}, dataset, 'training_cell').uuid == training.uuid  # no codes needed: nothing runs

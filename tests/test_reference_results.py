@@ -30,8 +30,15 @@ def study(tmp_path_factory):
     quiet = {'log': lambda _: None}
     shipped, predictions, _ = Study(data, {**SMALL, 'split': 'site', **PAPER}, **quiet).run()
     by_cell, _, _ = Study(data, {**SMALL, 'split': 'cell'}, **quiet).run()
-    point, _, _ = Study(data, {**SMALL, 'split': 'site', 'train_fraction': 0.3, 'windows': False, 'coordination': False}, **quiet).run()
-    metrics = {'final': {'uuid': 'u-final', **shipped}, 'training_cell': by_cell, 'learning_curve_0.30': point}
+    curve = {'split': 'site', 'windows': False, 'coordination': False}
+    point, _, _ = Study(data, {**SMALL, **curve, 'train_fraction': 0.3}, **quiet).run()
+    whole, _, _ = Study(data, {**SMALL, **curve}, **quiet).run()
+    metrics = {
+        'final': {'uuid': 'u-final', **shipped},
+        'training_cell': by_cell,
+        'learning_curve_0.30': point,
+        'learning_curve_1.00': whole,
+    }
     (folder / 'metrics.json').write_text(json.dumps(metrics))
     np.savez(folder / 'dataset.npz', **data)
     np.savez(folder / 'predictions.npz', **predictions)
@@ -73,7 +80,10 @@ def test_results_tables_copy_the_stored_numbers(study):
     assert '| 0.00 | 2/2 | 24 | 2.30 (2.20-2.40) | 2.25 |' in text  # density mean (min-max) of the two x = 0 cells
     assert '| 0.00 | 16 | 0 | 30.0 | 30 | 50 | 30.0 |' in text  # sites, failures, s per site, MD, Bader, chunk minutes
     curve = [line for line in text.split('## Learning curve')[1].split('##')[0].splitlines() if line.startswith('| ') and line[2].isdigit()]
-    assert [int(line.split('|')[1]) for line in curve] == sorted([metrics['learning_curve_0.30']['n_train'], site['n_train']])
+    assert [int(line.split('|')[1]) for line in curve] == sorted(
+        [point['n_train'] for name, point in metrics.items() if name.startswith('learning')]
+    )
+    assert f'| {metrics["learning_curve_1.00"]["charge_rmse_test"]:.3f} |' in curve[-1]
     assert f'| {site["coordination"]["test"]["accuracy"]:.3f} |' in text
     assert {p.name for p in (folder / 'figures').iterdir()} == {
         'parity_by_n_o.png',

@@ -1,28 +1,38 @@
-"""How many jobs run at once: from the cores of the computer and the MPI ranks of each job.
+"""How many jobs run at once: from the computer's job slots.
 
 A protocol may say ``auto`` for ``max_concurrent_structures`` (dataset) and ``max_concurrent_sites``
-(site XANES). Then about ``cores / ranks`` jobs run side by side: on a laptop of 2 cores with 2-rank
-jobs, one at a time (measured on 2 cores: running jobs side by side only oversubscribes them); on 16
-cores, 2 structures x 4 sites; on 128, 16 x 4. The two windows nest (a structure's sites run inside
-it), so ``auto`` splits the jobs between them: a few sites per structure, several structures at once
-(which also keeps the MD and Bader stages of one structure beside the XANES of others).
+(site XANES). The computer's job slots are then shared between them:
 
-The cores of a computer are its ``default_mpiprocs_per_machine`` (``siox setup`` sets it from the
-machine's core count for ``localhost``, and from the cluster's ``cores_per_node``).
+- a machine without a queue (``core.direct``, e.g. ``localhost``): ``cores / ranks`` jobs side by side,
+  its cores being ``default_mpiprocs_per_machine`` (``siox setup`` sets it to the CPUs this process may
+  use). On a laptop of 2 cores with 2-rank jobs: one at a time (measured on 2 cores: running jobs side
+  by side only oversubscribes them); on 16 cores, 8 jobs as 2 structures x 4 sites; on 128, 16 x 4.
+- a computer with a queue (SLURM): the ``job_slots`` of its cluster configuration (property
+  ``siox_job_slots``, default 8), the jobs the pipeline keeps in the queue at once.
+
+The two windows nest (a structure's sites run inside it), so ``auto`` splits the slots between them:
+a few sites per structure, several structures at once (which also keeps the MD and Bader stages of
+one structure beside the XANES of others). Where one window is a number, the other gets the slots
+left: ``slots // number``.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 
 AUTO = 'auto'
-#: Sites per structure when the jobs are split between the two windows.
+#: Sites per structure when the slots are split between the two windows.
 SITES_PER_STRUCTURE = 4
+#: Computer property: the jobs in flight a queue computer takes (``siox setup cluster``, key ``job_slots``).
+JOB_SLOTS_PROPERTY = 'siox_job_slots'
+#: Job slots of a queue computer that does not say.
+DEFAULT_QUEUE_SLOTS = 8
 
 
-def computer_cores(computer) -> int:
-    """Cores of one machine of ``computer`` (its default MPI ranks per machine, else this machine's)."""
-    return int(computer.get_default_mpiprocs_per_machine() or os.cpu_count() or 1)
+def machine_cores() -> int:
+    """CPUs this process may run on (its affinity: a container's or a batch job's share, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
 
 
 def concurrent_jobs(cores: int, ranks_per_job: int) -> int:
@@ -37,19 +47,36 @@ def nested_windows(jobs: int) -> tuple[int, int]:
 
 
 def ranks_per_job(options: dict) -> int:
+    """MPI ranks of a job with these options (machines x ranks per machine)."""
     resources = options.get('resources', {})
     return int(resources.get('num_machines', 1)) * int(resources.get('num_mpiprocs_per_machine', 1))
 
 
 def job_slots(computer, options: dict) -> int:
-    """Jobs with these options that run side by side on one machine of ``computer``."""
-    return concurrent_jobs(computer_cores(computer), ranks_per_job(options))
+    """Jobs with these options that the pipeline runs at once on ``computer`` (an ``orm.Computer``)."""
+    explicit = computer.get_property(JOB_SLOTS_PROPERTY, None)
+    if explicit:
+        return int(explicit)
+    if computer.scheduler_type != 'core.direct':
+        return DEFAULT_QUEUE_SLOTS
+    return concurrent_jobs(computer.get_default_mpiprocs_per_machine() or 1, ranks_per_job(options))
 
 
 def resolve_window(value: int | str, auto: int) -> int:
     """A protocol's window: its number, or ``auto`` for ``auto``."""
     if value == AUTO:
         return auto
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f'a concurrency must be a positive integer or {AUTO!r}, got {value!r}')
-    return value
+    return int(value)
+
+
+def dataset_windows(structures: int | str, sites: int | str, slots: int) -> tuple[int, int]:
+    """The dataset's (structures, sites per structure) windows from the protocol's values and the slots."""
+    if structures == AUTO and sites == AUTO:
+        return nested_windows(slots)
+    if structures == AUTO:
+        sites = resolve_window(sites, 1)
+        return max(1, slots // sites), sites
+    structures = resolve_window(structures, 1)
+    return structures, resolve_window(sites, max(1, slots // structures))

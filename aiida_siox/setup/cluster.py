@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from aiida_siox.protocols.concurrency import JOB_SLOTS_PROPERTY
 from aiida_siox.setup.environment import DEFAULT_CONFIG_DIR, SetupError, read_config
 
 #: Property of the computer that holds the job options for submit_dataset.py.
@@ -41,6 +42,7 @@ DEFAULTS = {
     'poll_interval': 30.0,
     'mpirun_command': 'srun -n {tot_num_mpiprocs}',
     'mpiprocs_per_machine': 1,
+    'job_slots': 8,
     'shebang': '#!/bin/bash',
     'prepend_text': '',
     'gpu_partition': None,
@@ -132,6 +134,7 @@ def setup_cluster(config: dict, echo: Callable[[str], None]):
         computer.set_minimum_job_poll_interval(float(config['poll_interval']))
         echo(f'  computer {label}: created ({config["hostname"]}, core.ssh + core.slurm)')
     computer.set_property(JOB_OPTIONS_PROPERTY, job_options(config))
+    computer.set_property(JOB_SLOTS_PROPERTY, int(config['job_slots']))
     user = orm.User.collection.get_default()
     if computer.is_user_configured(user):
         echo(f'  computer {label}: SSH configured')

@@ -177,12 +177,14 @@ def apply_computer_settings(computer, config: dict, workdir: str, echo: Callable
     """MPI launcher, MPI ranks per machine and work directory of ``config`` on ``computer``, where they differ."""
     from aiida import orm
 
+    from aiida_siox.protocols.concurrency import machine_cores
+
     mpirun = config['mpirun_command'].split()
     if computer.get_mpirun_command() != mpirun:
         computer.set_mpirun_command(mpirun)
         echo(f'  computer {computer.label}: mpirun command set to {config["mpirun_command"]!r}')
     cores = config['default_mpiprocs_per_machine']
-    cores = (os.cpu_count() or 1) if cores == 'auto' else int(cores)
+    cores = machine_cores() if cores == 'auto' else int(cores)
     if computer.get_default_mpiprocs_per_machine() != cores:
         computer.set_default_mpiprocs_per_machine(cores)
         echo(f'  computer {computer.label}: {cores} MPI ranks per machine by default (its cores)')

@@ -163,11 +163,12 @@ class SiOxDatasetWorkChain(SioxProtocolMixin, WorkChain):
         )
         builder.structure = structure
         # `auto` windows share the computer's job slots between structures and their sites (concurrency.py)
-        structures, sites = concurrency.nested_windows(concurrency.job_slots(codes['pw'].computer, mpi_options(options)))
-        builder.max_concurrent_structures = orm.Int(concurrency.resolve_window(inputs['max_concurrent_structures'], structures))
-        site_window = SiteXanesWorkChain.get_protocol_inputs(protocol, inputs.get('structure', {}).get('xanes'))['max_concurrent_sites']
-        if site_window == concurrency.AUTO:
-            builder.structure.xanes.max_concurrent_sites = orm.Int(sites)
+        structure_protocol = SiOxStructureWorkChain.get_protocol_inputs(protocol, inputs.get('structure'))
+        site_window = SiteXanesWorkChain.get_protocol_inputs(protocol, structure_protocol.get('xanes'))['max_concurrent_sites']
+        slots = concurrency.job_slots(codes['pw'].computer, mpi_options(options))
+        structures, sites = concurrency.dataset_windows(inputs['max_concurrent_structures'], site_window, slots)
+        builder.max_concurrent_structures = orm.Int(structures)
+        builder.structure.xanes.max_concurrent_sites = orm.Int(sites)
         if calibration is not None:
             builder.calibration = calibration
         # The calibration itself runs with the sites' own XANES inputs (run_calibration), so C transfers.
