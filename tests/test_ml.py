@@ -130,6 +130,18 @@ def test_a_learning_curve_point_trains_on_fewer_rows_and_tests_on_the_same():
         check_config({'train_fraction': 0})
 
 
+def test_classifier_survives_a_validation_class_missing_from_its_fit_rows_and_stops_at_its_deadline():
+    """A tiny dataset: the one validation row is of a class no fitting row has (a zero class weight; the
+    weighted loss would be 0/0). The classifier still trains and keeps a model; past its deadline it stops."""
+    x = torch.randn(12, 256)
+    n_o = np.array([0] * 6 + [4] * 5 + [2])
+    model, result = coordination.train_classifier(x, n_o, np.arange(11), np.array([11]), epochs=5, patience=2, seed=0)
+    assert np.isfinite(result['best_validation_loss']) and result['best_epoch'] >= 1
+    assert coordination.class_probabilities(model, x).shape == (12, 5)
+    with pytest.raises(coordination.ClassifierInterrupted, match='time limit reached in the coordination classifier at epoch 1'):
+        coordination.train_classifier(x, n_o, np.arange(11), np.array([11]), epochs=5, patience=2, deadline=0.0)
+
+
 def test_classification_scores_of_known_probabilities():
     probabilities = np.array([[0.9, 0.1, 0, 0, 0], [0.2, 0.8, 0, 0, 0], [0.6, 0.4, 0, 0, 0], [0, 0, 0, 0, 1.0]])
     scores = coordination.classification_scores(np.array([0, 1, 1, 7]), probabilities)  # 7 O: class 4

@@ -25,6 +25,10 @@ from .models import StackedMLP, stacked_model
 N_CLASSES = 5
 
 
+class ClassifierInterrupted(Exception):
+    """The time limit came while the classifier trained."""
+
+
 def class_labels(n_o: np.ndarray) -> np.ndarray:
     """Class of each Si: its number of O neighbours, 4 and above as 4."""
     return np.clip(np.asarray(n_o, int), 0, N_CLASSES - 1)
@@ -41,10 +45,16 @@ def train_classifier(
     learning_rate: float = 1e-3,
     batch_size: int = 128,
     seed: int = 0,
+    deadline: float | None = None,
 ) -> tuple[StackedMLP, dict]:
     """A coordination classifier trained on ``fit_rows``, the weights of its best validation epoch.
 
+    The class weights balance the fitting loss; early stopping watches the *unweighted* validation
+    cross-entropy, which stays finite when the validation rows hold a class the fitting rows lack.
     Without validation rows (tiny datasets), the last epoch is kept and ``patience`` is not used.
+
+    :param deadline: ``time.time()`` after which it stops with :class:`ClassifierInterrupted` (a study
+        runs the stage again from its start: it is short).
     """
     if len(fit_rows) == 0:
         raise ValueError('no rows to fit the coordination classifier on')
@@ -56,6 +66,7 @@ def train_classifier(
     counts = np.bincount(class_labels(labels)[fit_rows], minlength=N_CLASSES).astype(float)
     weights = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / max((counts > 0).sum(), 1), 0.0)
     loss_fn = nn.CrossEntropyLoss(weight=torch.as_tensor(weights, dtype=torch.float32, device=device))
+    watch_fn = nn.CrossEntropyLoss()
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     fit = torch.as_tensor(np.asarray(fit_rows, np.int64), device=device)
     val = torch.as_tensor(np.asarray(validation_rows, np.int64), device=device)
@@ -63,6 +74,8 @@ def train_classifier(
     start = time.perf_counter()
     epoch = 0
     for epoch in range(1, epochs + 1):
+        if deadline is not None and time.time() > deadline:
+            raise ClassifierInterrupted(f'time limit reached in the coordination classifier at epoch {epoch}')
         model.train()
         order = fit[torch.randperm(len(fit), generator=generator).to(device)]
         for batch in order.split(batch_size):
@@ -73,9 +86,9 @@ def train_classifier(
         model.eval()
         with torch.no_grad():
             train_loss = float(loss_fn(model(inputs[fit])[0], y[fit]))
-            val_loss = float(loss_fn(model(inputs[val])[0], y[val])) if len(val) else train_loss
+            val_loss = float(watch_fn(model(inputs[val])[0], y[val])) if len(val) else train_loss
         history.append((train_loss, val_loss))
-        if not len(val) or val_loss < best_loss:
+        if best_state is None or not len(val) or val_loss < best_loss:
             best_loss, best_epoch, best_state = val_loss, epoch, copy.deepcopy(model.state_dict())
         elif epoch - best_epoch >= patience:
             break

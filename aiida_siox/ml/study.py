@@ -254,21 +254,31 @@ class Study(PaperMode):
         """Beyond the paper: P(n_O = 0..4) per site from the spectrum; (metrics, (N, 5) probabilities, model file)."""
         if 'coordination' not in self.state.completed:
             fits, validations = member_splits(self.train_rows, 1, float(self.config['validation_fraction']), int(self.config['seed']))
-            model, result = coordination.train_classifier(
-                self.inputs,
-                self.n_o,
-                fits[0],
-                validations[0],
-                epochs=int(self.config['coordination_epochs']),
-                patience=int(self.config['patience']),
-                learning_rate=float(self.config['learning_rate']),
-                batch_size=int(self.config['batch_size']),
-                seed=int(self.config['seed']) + 29,
-            )
+            try:
+                model, result = self._train_classifier(fits[0], validations[0])
+            except coordination.ClassifierInterrupted as interruption:
+                raise StudyInterrupted(str(interruption)) from interruption
             result['model_state'] = {key: value.cpu() for key, value in model.state_dict().items()}
             result['model_shape'] = model.shape
             self.state.completed['coordination'] = result
         result = self.state.completed['coordination']
+        return self._coordination_section(result)
+
+    def _train_classifier(self, fit_rows: np.ndarray, validation_rows: np.ndarray) -> tuple[StackedMLP, dict]:
+        return coordination.train_classifier(
+            self.inputs,
+            self.n_o,
+            fit_rows,
+            validation_rows,
+            epochs=int(self.config['coordination_epochs']),
+            patience=int(self.config['patience']),
+            learning_rate=float(self.config['learning_rate']),
+            batch_size=int(self.config['batch_size']),
+            seed=int(self.config['seed']) + 29,
+            deadline=self.deadline,
+        )
+
+    def _coordination_section(self, result: dict) -> tuple[dict, np.ndarray, dict]:
         probabilities = coordination.class_probabilities(self.model_from(result), self.inputs)
         section = {
             'classes': [f'Si{k}+' for k in range(coordination.N_CLASSES)],
