@@ -120,6 +120,10 @@ def test_bader_on_crystalline_silicon_is_neutral(builder_inputs):
         assert 'aiida.fileout' not in pp.outputs.retrieved.base.repository.list_object_names()  # not in the repository
     summary = results['summary'].get_dict()
     assert summary['valence_electrons'] == 8
+    assert {name: len(cube['sha256']) for name, cube in summary['cubes'].items()} == {
+        'valence': 64,
+        'reference': 64,
+    }  # what identifies them
     assert summary['total_population'] == pytest.approx(8.0, abs=0.05)
     charges = results['charges'].get_array('charge')
     assert charges.shape == (2,)

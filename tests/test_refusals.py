@@ -127,3 +127,21 @@ def test_unknown_start_density_is_named(siox_setup):
     assert builder.start_density.value == 'reference'
     with pytest.raises(ValueError, match="start_density must be one of lattice, reference, got 'paper'"):
         builder.start_density = orm.Str('paper')
+
+
+def test_remote_cubes_need_the_bader_job_on_their_computer(siox_setup, no_new_jobs):
+    from aiida_siox.workflows.bader import BaderWorkChain, validate_cubes_stay_remote
+
+    elsewhere = orm.Computer(
+        label='elsewhere', hostname='localhost', transport_type='core.local', scheduler_type='core.direct', workdir='/tmp/elsewhere'
+    ).store()
+    python = siox_setup['codes']['python']
+    remote_python = orm.InstalledCode(label='python-elsewhere', computer=elsewhere, filepath_executable=str(python.filepath_executable))
+    builder = BaderWorkChain.get_builder_from_protocol(siox_setup['codes'], alpha_quartz(), protocol='reference')
+    assert builder.keep_cubes.value is False
+    builder.bader.code = remote_python.store()
+    with pytest.raises(ValueError, match=r'keep_cubes is False, so the Bader job must run where pp\.x leaves the cubes'):
+        run_get_node(builder)
+    inputs = {'pp_code': builder.pp_code, 'bader': {'code': builder.bader.code}}
+    assert validate_cubes_stay_remote({**inputs, 'keep_cubes': orm.Bool(True)}, None) is None  # the cubes travel in the repository
+    assert 'must run where pp.x leaves the cubes' in validate_cubes_stay_remote({**inputs, 'keep_cubes': orm.Bool(False)}, None)

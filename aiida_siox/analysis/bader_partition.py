@@ -57,11 +57,25 @@ def bader_populations(valence_cube: str, reference_cube: str) -> dict:
     }
 
 
+def file_fingerprint(path: str) -> dict:
+    """SHA-256 and size of a file: what identifies a cube that is not kept in the repository."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, 'rb') as handle:
+        for block in iter(lambda: handle.read(1 << 20), b''):
+            digest.update(block)
+            size += len(block)
+    return {'sha256': digest.hexdigest(), 'bytes': size}
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 4:
         print(__doc__.splitlines()[-1], file=sys.stderr)
         return 2
     result = bader_populations(argv[1], argv[2])
+    result['cubes'] = {'valence': file_fingerprint(argv[1]), 'reference': file_fingerprint(argv[2])}
     with open(argv[3], 'w') as handle:
         json.dump(result, handle)
     print(f'Bader partition done: {len(result["populations"])} atoms, grid {result["grid_shape"]}, sum {sum(result["populations"]):.4f} e')

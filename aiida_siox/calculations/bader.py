@@ -57,10 +57,10 @@ class BaderCalculation(CalcJob):
             source = self.inputs[f'{name}_density']
             if isinstance(source, orm.RemoteData):
                 # the cube stayed on the computer (repository and archives stay small): copied there
-                if source.computer.uuid != self.inputs.code.computer.uuid:
+                if source.computer.uuid != self.node.computer.uuid:
                     raise ValueError(
                         f'the {name} cube is on computer {source.computer.label}, the Bader job runs on '
-                        f'{self.inputs.code.computer.label}: keep the cubes (`keep_cubes: true`) to move them'
+                        f'{self.node.computer.label}: keep the cubes (`keep_cubes: true`) to move them'
                     )
                 calcinfo.remote_copy_list.append((source.computer.uuid, f'{source.get_remote_path()}/aiida.fileout', f'{name}.cube'))
             else:

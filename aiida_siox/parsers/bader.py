@@ -29,6 +29,9 @@ class BaderParser(Parser):
         charges.set_array('volume', np.array(result['volumes']))
         self.out('charges', charges)
         total, expected = float(populations.sum()), float(zval.sum())
-        self.out('summary', orm.Dict({'total_population': total, 'valence_electrons': expected, 'grid_shape': result['grid_shape']}))
+        summary = {'total_population': total, 'valence_electrons': expected, 'grid_shape': result['grid_shape']}
+        if 'cubes' in result:  # SHA-256 and size of the cubes partitioned: they may not be in the repository
+            summary['cubes'] = result['cubes']
+        self.out('summary', orm.Dict(summary))
         if abs(total - expected) > self.node.inputs.tolerance.value:
             return self.exit_codes.ERROR_CHARGE_NOT_CONSERVED.format(total=total, expected=expected)

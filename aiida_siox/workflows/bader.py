@@ -19,6 +19,20 @@ PpCalculation = CalculationFactory('quantumespresso.pp')
 DENSITIES = {'valence': 0, 'reference': 21}
 
 
+def validate_cubes_stay_remote(inputs, _):
+    """Cubes left on the computer can only be read by a Bader job on that same computer."""
+    if 'keep_cubes' not in inputs or inputs['keep_cubes'].value:
+        return None
+    pp_computer = inputs.get('pp_code').computer if inputs.get('pp_code') is not None else None
+    bader_code = inputs.get('bader', {}).get('code')
+    bader_computer = bader_code.computer if bader_code is not None else None
+    if pp_computer is not None and bader_computer is not None and pp_computer.uuid != bader_computer.uuid:
+        return (
+            f'keep_cubes is False, so the Bader job must run where pp.x leaves the cubes ({pp_computer.label}), '
+            f'but its code runs on {bader_computer.label}: set keep_cubes to True or use a Python code on {pp_computer.label}'
+        )
+
+
 class BaderWorkChain(SioxProtocolMixin, WorkChain):
     """Per-atom Bader charges of one structure, in the atom order of the input structure."""
 
@@ -38,6 +52,7 @@ class BaderWorkChain(SioxProtocolMixin, WorkChain):
             'RemoteData (False: MBs per cell fewer in the repository and in archives; the Bader job must run there).',
         )
         spec.expose_inputs(BaderCalculation, namespace='bader', include=('code', 'metadata', 'tolerance'))
+        spec.inputs.validator = validate_cubes_stay_remote
         spec.outline(cls.run_scf, cls.run_pp, cls.run_bader, cls.results)
         spec.output('charges', valid_type=orm.ArrayData)
         spec.output('summary', valid_type=orm.Dict)
