@@ -56,13 +56,17 @@ def main() -> None:
 
     from aiida_siox.calculations.structure_builder import build_amorphous_seed
     from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
+    from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
 
     load_profile(args.profile)
     code = orm.load_code('lmp@localhost')
     options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': args.mpiprocs}, 'max_wallclock_seconds': 24 * 3600}
+    # the protocol's start volume (`reference`: the composition's reference density, held through an NVT melt)
+    start_volume = SiOxStructureWorkChain.get_protocol_inputs(args.protocol)['start_density']
+    start_density = {'start_density': orm.Str(start_volume)} if start_volume != 'lattice' else {}
     results = []
     for x in (float(v) for v in args.compositions.split(',')):
-        structure = build_amorphous_seed(orm.Float(x), orm.Int(args.seed), orm.Int(args.supercell))
+        structure = build_amorphous_seed(orm.Float(x), orm.Int(args.seed), orm.Int(args.supercell), **start_density)
         builder = MeltQuenchWorkChain.get_builder_from_protocol(code, structure, args.seed, protocol=args.protocol, options=options)
         print(f'x = {x:g}: {structure.get_formula()} ({len(structure.sites)} atoms), protocol {args.protocol} ...', flush=True)
         start = time.perf_counter()

@@ -3,7 +3,9 @@
 Reads ``metrics.json`` (one entry per training), ``dataset.npz``, ``predictions.npz`` (the shipped
 training's) and ``cells.json`` (per cell: density, coordination, sites and their cost), and writes
 ``results.md`` with the paper's numbers beside ours, and its figures under ``figures/``. No AiiDA:
-every number here is a copy of one stored in the graph (the UUIDs are in the files).
+the learning numbers are copies of those stored in the graph (the UUIDs are in the files); the costs
+are read off the process nodes' timestamps by ``study.py finish`` (``cells.json``), and the chunk wall
+times off an extra set when each chunk ended.
 
     .venv/bin/python reference_study/results.py [STUDY_DIR]
 """
@@ -182,11 +184,14 @@ def cost_table(summary: dict) -> tuple[list[str], dict]:
     wall = sum(v for v in summary['chunk_wall_seconds'].values() if v)
     training = sum(summary.get('training_seconds', {}).values())
     sites = [s for cell in cells for s in cell['site_seconds']]
+    cores = summary.get('cores') or 2
     totals = {
         'wall_hours': wall / 3600,
         'training_hours': training / 3600,
-        'core_hours': 2 * (wall + training) / 3600,
+        'cores': cores,
+        'core_hours': cores * (wall + training) / 3600,
         'site_seconds': float(np.mean(sites)) if sites else None,
+        'cached_jobs': sum(cell.get('cached_jobs', 0) for cell in cells),
     }
     return lines, totals
 
@@ -282,8 +287,9 @@ def write_results(study: Path = STUDY) -> Path:
         '',
         *costs,
         '',
-        f'In all: {totals["wall_hours"]:.1f} h of chunk wall time and {totals["training_hours"]:.2f} h of training on 2 cores '
-        f'({totals["core_hours"]:.1f} core-hours); {number(totals["site_seconds"], 1)} s per site on average.',
+        f'In all: {totals["wall_hours"]:.1f} h of chunk wall time and {totals["training_hours"]:.2f} h of training on '
+        f'{totals["cores"]} cores ({totals["core_hours"]:.1f} core-hours); {number(totals["site_seconds"], 1)} s per site on average'
+        + (f' ({totals["cached_jobs"]} jobs came from the cache: their sites look cheaper).' if totals['cached_jobs'] else '.'),
         '',
         '## Figures',
         '',

@@ -25,7 +25,13 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiida import orm
+    from aiida.engine import ProcessBuilder
 
 STUDY = Path(__file__).resolve().parent
 ARCHIVES = STUDY / 'archives'
@@ -47,7 +53,7 @@ def archive_path(chunk: str) -> Path:
     return ARCHIVES / f'{chunk}.aiida'
 
 
-def load_environment(profile: str, echo=print) -> dict:
+def load_environment(profile: str, echo: Callable[[str], None] = print) -> dict:
     """The profile (made when absent), every archive imported, then computer, codes and pseudopotentials."""
     from aiida_siox.setup.environment import DEFAULT_CONFIG_DIR, ensure_codes, ensure_computer, ensure_profile
 
@@ -63,7 +69,7 @@ def load_environment(profile: str, echo=print) -> dict:
     return codes
 
 
-def import_archives(echo=print) -> None:
+def import_archives(echo: Callable[[str], None] = print) -> None:
     """Import each chunk archive whose top node is not in the profile yet."""
     from aiida.tools.archive import import_archive
 
@@ -75,7 +81,7 @@ def import_archives(echo=print) -> None:
             echo(f'  imported {path.relative_to(STUDY.parent)} in {time.perf_counter() - start:.1f} s')
 
 
-def chunk_node(chunk: str):
+def chunk_node(chunk: str) -> orm.WorkflowNode | None:
     """The newest finished top workchain of a chunk in the profile, or None."""
     from aiida import orm
 
@@ -88,14 +94,14 @@ def chunk_node(chunk: str):
     return nodes[0] if nodes else None
 
 
-def calibration_node():
+def calibration_node() -> orm.Dict:
     node = chunk_node(CALIBRATION)
     if node is None:
         raise SystemExit('the calibration chunk has not run yet: run it first (`study.py run --chunks calibration`)')
     return node.outputs.calibration
 
 
-def build_chunk(chunk: str, codes: dict):
+def build_chunk(chunk: str, codes: dict) -> ProcessBuilder:
     """The builder of one chunk from the ``reference`` protocols."""
     from aiida_siox.structures.builder import LATTICE_CONSTANT
     from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
@@ -113,7 +119,7 @@ def build_chunk(chunk: str, codes: dict):
     )
 
 
-def export_chunk(chunk: str, node) -> Path:
+def export_chunk(chunk: str, node: orm.WorkflowNode) -> Path:
     """Write the chunk's archive: its whole provenance, and the pseudopotential groups with the calibration."""
     from aiida import orm
     from aiida.tools.archive import create_archive
@@ -129,7 +135,7 @@ def export_chunk(chunk: str, node) -> Path:
     return path
 
 
-def run_chunk(chunk: str, codes: dict, echo=print):
+def run_chunk(chunk: str, codes: dict, echo: Callable[[str], None] = print) -> orm.WorkflowNode:
     from aiida.engine import run_get_node
     from aiida.manage.caching import enable_caching
 
@@ -155,7 +161,7 @@ MODELS = STUDY / 'models'
 FINAL = 'final'  # the value aiida_siox.reference_model looks for: `siox predict` without --model
 
 
-def finished_structures(partial: bool = False) -> list:
+def finished_structures(partial: bool = False) -> list[orm.WorkflowNode]:
     """Every finished SiOxStructureWorkChain of the composition chunks, in chunk order."""
     from aiida.common.links import LinkType
 
@@ -196,7 +202,7 @@ TRAININGS = {
 STRUCTURES_EXTRA = 'siox_reference_structures'
 
 
-def stored_dataset(structures: list):
+def stored_dataset(structures: list) -> orm.ArrayData | None:
     """The dataset already assembled from exactly these structures (``finish`` run again), or None."""
     from aiida import orm
 
@@ -210,7 +216,7 @@ def stored_dataset(structures: list):
     return None
 
 
-def train(codes: dict, dataset, name: str, echo=print):
+def train(codes: dict, dataset: orm.ArrayData, name: str, echo: Callable[[str], None] = print) -> orm.WorkflowNode:
     """One TrainingWorkChain of :data:`TRAININGS` on the dataset (reused when it already ran on it)."""
     from aiida import orm
     from aiida.engine import run_get_node
@@ -234,8 +240,9 @@ def train(codes: dict, dataset, name: str, echo=print):
     return node
 
 
-def lifetime(node) -> float:
-    """Seconds from a process's creation to its last change (its end, for a finished process)."""
+def lifetime(node: orm.ProcessNode) -> float:
+    """Seconds from a process's creation to its last change: its end, unless something wrote to it later (the
+    study sets extras on the top workchains only, whose wall time is measured apart: ``siox_reference_wall_s``)."""
     return (node.mtime - node.ctime).total_seconds()
 
 
@@ -278,12 +285,18 @@ def cell_summaries() -> list[dict]:
                     'md_seconds': lifetime(children['melt_quench']) if 'melt_quench' in children else None,
                     'bader_seconds': lifetime(children['bader']) if 'bader' in children else None,
                     'structure_seconds': lifetime(node),
+                    # jobs taken from the cache (a chunk run again on one machine) make the lifetimes above short
+                    'cached_jobs': sum(
+                        1
+                        for job in node.called_descendants
+                        if job.node_type.startswith('process.calculation.calcjob') and job.base.caching.get_cache_source()
+                    ),
                 }
             )
     return cells
 
 
-def finish(codes: dict, partial: bool, echo=print) -> None:
+def finish(codes: dict, partial: bool, echo: Callable[[str], None] = print) -> None:
     """One dataset of every chunk, its trainings; their files here and their archive."""
     import numpy as np
     from aiida.tools.archive import create_archive
@@ -318,6 +331,7 @@ def finish(codes: dict, partial: bool, echo=print) -> None:
     summary = {
         'chunk_wall_seconds': {chunk: node.base.extras.get('siox_reference_wall_s', None) for chunk, node in chunks.items() if node},
         'training_seconds': {name: lifetime(node) for name, node in trainings.items()},
+        'cores': codes['pw'].computer.get_default_mpiprocs_per_machine(),
         'cells': cell_summaries(),
     }
     (STUDY / 'cells.json').write_text(json.dumps(summary, indent=1))
@@ -327,13 +341,13 @@ def finish(codes: dict, partial: bool, echo=print) -> None:
     echo(f'  archived {path.relative_to(STUDY.parent)} ({path.stat().st_size / 1e6:.1f} MB)')
 
 
-def commit(path: Path, message: str, echo=print) -> None:
+def commit(path: Path, message: str, echo: Callable[[str], None] = print) -> None:
     subprocess.run(['git', 'add', str(path)], cwd=STUDY, check=True)
     subprocess.run(['git', 'commit', '-q', '-m', message, '--', str(path)], cwd=STUDY, check=True)
     echo(f'  committed {path.relative_to(STUDY.parent)}')
 
 
-def status(echo=print) -> None:
+def status(echo: Callable[[str], None] = print) -> None:
     """One line per chunk: archived (size), in this profile, or missing."""
     for chunk in CHUNKS:
         path = archive_path(chunk)

@@ -18,6 +18,7 @@ from aiida_siox.calculations.structure_builder import build_amorphous_seed
 from aiida_siox.protocols import PROTOCOLS
 from aiida_siox.structures import PAPER_FORMULAS
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
+from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
 from aiida_siox.workflows.waiting import wait_until_terminated
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,10 +36,13 @@ args = parser.parse_args()
 code = orm.load_code(args.code)
 group, _ = orm.Group.collection.get_or_create(args.group or f'siox/structures/{args.protocol}-n{args.supercell}')
 options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': args.mpiprocs}, 'max_wallclock_seconds': args.walltime}
+# the protocol's start volume (`reference`: the composition's reference density, held through an NVT melt)
+start_volume = SiOxStructureWorkChain.get_protocol_inputs(args.protocol)['start_density']
+start_density = {'start_density': orm.Str(start_volume)} if start_volume != 'lattice' else {}
 nodes = []
 for x in (float(v) for v in args.compositions.split(',')):
     for seed in (int(v) for v in args.seeds.split(',')):
-        structure = build_amorphous_seed(orm.Float(x), orm.Int(seed), orm.Int(args.supercell))
+        structure = build_amorphous_seed(orm.Float(x), orm.Int(seed), orm.Int(args.supercell), **start_density)
         builder = MeltQuenchWorkChain.get_builder_from_protocol(code, structure, seed, protocol=args.protocol, options=options)
         builder.metadata.label = f'x={x:g} seed={seed}'
         node = submit(builder)

@@ -62,7 +62,10 @@ def reference_density(x: float) -> float:
 
 
 def density(symbols: list[str], cell: np.ndarray) -> float:
-    """Mass density (g/cm3) of a cell."""
+    """Mass density (g/cm3) of a Si-O cell."""
+    others = sorted(set(symbols) - {'Si', 'O'})
+    if others:
+        raise ValueError(f'only Si and O are counted in a SiOx density, the cell also has {others}')
     return mass_density(symbols.count('Si'), symbols.count('O'), np.asarray(cell, float))
 
 

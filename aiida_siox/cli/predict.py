@@ -165,7 +165,8 @@ def prediction_text(path: pathlib.Path | str, result: dict) -> str:
     lines += [
         f'Si valence (Bader): {charge["mean"]:+.3f} +- {charge["std"]:.3f} e  ({len(charge["members"])} ensemble members)',
         f'RDF: highest peak at {r[first]:.2f} A (g = {mean[first]:.2f} +- {rdf.get_array("std")[first]:.2f})',
-        f'recorded as {calc.process_label}<{calc.pk}>: charge Dict<{charge.pk}>, RDF ArrayData<{rdf.pk}>',
+        f'recorded as {calc.process_label}<{calc.pk}>: charge Dict<{charge.pk}>, RDF ArrayData<{rdf.pk}>'
+        + (f', coordination Dict<{result["coordination"].pk}>' if 'coordination' in result else ''),
     ]
     coordination = result.get('coordination')
     if coordination is not None:
@@ -176,8 +177,13 @@ def prediction_text(path: pathlib.Path | str, result: dict) -> str:
             if (accuracy := coordination.get('test_accuracy')) is not None
             else f'Si coordination class: {coordination["most_likely"]} most likely ({shares})',
         )
-    lines += [f'WARNING: {warning}' for warning in charge.get('warnings', [])]
+    lines += [f'WARNING: {warning}' for warning in [*charge.get('warnings', []), *coordination_warnings(result)]]
     return '\n'.join(lines)
+
+
+def coordination_warnings(result: dict) -> list[str]:
+    """The coordination classifier's out-of-domain warnings, where it answered."""
+    return list(result['coordination'].get('warnings', [])) if 'coordination' in result else []
 
 
 TABLE_COLUMNS = (
@@ -188,9 +194,9 @@ TABLE_COLUMNS = (
     'rdf_peak_r_a',
     'rdf_peak_g',
     'window_ev',
-    'coordination_most_likely',
     'warnings',
     'prediction_pk',
+    'coordination_most_likely',
 )
 
 
@@ -214,9 +220,9 @@ def write_prediction_table(results: list[dict], output: pathlib.Path) -> None:
                     f'{rdf.get_array("r")[first]:.3f}',
                     f'{mean[first]:.3f}',
                     '-'.join(f'{e:g}' for e in charge['window']['range_ev']) if 'window' in charge.keys() else 'all',
-                    result['coordination']['most_likely'] if 'coordination' in result else '',
-                    '; '.join(charge.get('warnings', [])),
+                    '; '.join([*charge.get('warnings', []), *coordination_warnings(result)]),
                     charge.creator.pk,
+                    result['coordination']['most_likely'] if 'coordination' in result else '',
                 ]
             )
 

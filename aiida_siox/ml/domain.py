@@ -44,8 +44,9 @@ def input_distance(x: np.ndarray, domain: dict) -> float:
     return float(np.sqrt(np.mean(((np.asarray(x, float).ravel() - mean) / spread) ** 2)))
 
 
-def domain_warnings(x: np.ndarray, prediction: np.ndarray, domain: dict | None, kind: str) -> list[str]:
-    """Warnings for one input ``x`` and the model's mean ``prediction`` of ``kind`` ('charge' or 'rdf')."""
+def domain_warnings(x: np.ndarray, prediction: np.ndarray | None, domain: dict | None, kind: str) -> list[str]:
+    """Warnings for one input ``x`` and the model's mean ``prediction`` of ``kind`` ('charge' or 'rdf';
+    ``None`` for the coordination classifier, whose input alone is checked)."""
     if not domain:
         return [f'the {kind} model records no training domain (trained before it was written): no check made']
     warnings = []
@@ -55,6 +56,8 @@ def domain_warnings(x: np.ndarray, prediction: np.ndarray, domain: dict | None, 
             f'{kind}: the spectrum lies outside the training spectra (distance {distance:.1f}, largest in training '
             f'{limit:.1f}); check its energy calibration and normalisation'
         )
+    if prediction is None:  # a classifier (kind 'coordination'): only its input is checked
+        return warnings
     prediction = np.asarray(prediction, float)
     low, high = domain['target_min'], domain['target_max']
     if kind == 'charge' and not low <= float(prediction.ravel()[0]) <= high:
