@@ -371,6 +371,7 @@ def test_per_member_learning_rates_and_training_without_early_stopping():
 PAPER_SMALL = {
     'charge_epochs': 3,
     'rdf_epochs': 3,
+    'coordination_epochs': 5,
     'ensemble_size': 1,
     'cv_folds': 0,
     'batch_size': 32,
@@ -536,10 +537,10 @@ def test_paper_mode_defaults_and_too_few_rows():
     small = {**PAPER_SMALL, 'paper_cv_folds': 10, 'paper_charge_max_epochs': 2, 'paper_rdf_max_epochs': 2}
     metrics, predictions, models = Study(synthetic_dataset(10, 2, seed=5), small, log=lambda _: None).run()
     assert metrics['paper']['skipped'] == '10-fold cross-validation needs at least 10 training rows, got 8'
-    assert metrics['paper_charge_rmse_test'] is None and set(models) == {'charge', 'rdf'}
+    assert metrics['paper_charge_rmse_test'] is None and set(models) == {'charge', 'rdf', 'coordination'}  # no paper models
     assert 'paper_is_test' not in predictions
     metrics, _, models = Study(synthetic_dataset(10, 2, seed=5), {**small, 'paper_mode': False}, log=lambda _: None).run()
-    assert 'paper' not in metrics and 'paper_charge_rmse_test' not in metrics and set(models) == {'charge', 'rdf'}
+    assert 'paper' not in metrics and 'paper_charge_rmse_test' not in metrics and set(models) == {'charge', 'rdf', 'coordination'}
 
 
 def test_report_gives_the_training_jobs_fixed_cost_apart_from_its_epochs():

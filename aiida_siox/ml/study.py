@@ -254,10 +254,11 @@ class Study(PaperMode):
         """Beyond the paper: P(n_O = 0..4) per site from the spectrum; (metrics, (N, 5) probabilities, model file)."""
         if 'coordination' not in self.state.completed:
             fits, validations = member_splits(self.train_rows, 1, float(self.config['validation_fraction']), int(self.config['seed']))
-            try:
-                model, result = self._train_classifier(fits[0], validations[0])
-            except coordination.ClassifierInterrupted as interruption:
-                raise StudyInterrupted(str(interruption)) from interruption
+            # A short stage: it starts only before the time limit and then runs to its end, so a resumed
+            # study always gets past it (stopped half-way it would start over, again and again).
+            if self.deadline is not None and time.time() > self.deadline:
+                raise StudyInterrupted('time limit reached before the coordination classifier')
+            model, result = self._train_classifier(fits[0], validations[0])
             result['model_state'] = {key: value.cpu() for key, value in model.state_dict().items()}
             result['model_shape'] = model.shape
             self.state.completed['coordination'] = result
@@ -275,7 +276,6 @@ class Study(PaperMode):
             learning_rate=float(self.config['learning_rate']),
             batch_size=int(self.config['batch_size']),
             seed=int(self.config['seed']) + 29,
-            deadline=self.deadline,
         )
 
     def _coordination_section(self, result: dict) -> tuple[dict, np.ndarray, dict]:
