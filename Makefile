@@ -3,8 +3,9 @@
 VENV ?= .venv
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-DEBIAN_PACKAGES := quantum-espresso lammps lammps-data openmpi-bin python3-venv
-EXECUTABLES := pw.x xspectra.x pp.x ld1.x lmp mpirun
+# graphviz: `siox provenance --graph` draws the provenance with its `dot`
+DEBIAN_PACKAGES := quantum-espresso lammps lammps-data openmpi-bin python3-venv graphviz
+EXECUTABLES := pw.x xspectra.x pp.x ld1.x lmp mpirun dot
 
 # The test suite's SLURM group also needs a single-node cluster (setup_profiles/cluster.sh starts it).
 CLUSTER_PACKAGES := slurm-wlm munge openssh-server

@@ -122,7 +122,7 @@ def test_dataset_export_and_reimport(pipeline, aiida_profile, tmp_path, suffix):
     assert refused.exit_code == 1 and 'is not a valid dataset' in refused.output
 
 
-def test_provenance_of_a_dataset_row_names_structure_and_site(pipeline, aiida_profile):
+def test_provenance_of_a_dataset_row_names_structure_and_site(pipeline, aiida_profile, tmp_path):
     import json
 
     from click.testing import CliRunner
@@ -141,6 +141,12 @@ def test_provenance_of_a_dataset_row_names_structure_and_site(pipeline, aiida_pr
         assert chain['site']['n_o'] == int(dataset.get_array('n_o')[index])
         assert chain['spectrum']['uuid'] == row['spectrum']
         assert chain['alignment']['calibration_constant_ev'] == pytest.approx(results['calibration']['constant_ev'])
+    drawn = tmp_path / 'row0.svg'
+    out = CliRunner().invoke(siox, ['provenance', str(dataset.pk), '--row', '0', '--graph', str(drawn), '-p', aiida_profile.name])
+    assert out.exit_code == 0 and f'graph written to {drawn}' in out.output, out.output
+    svg = drawn.read_text()
+    # the drawing reaches from the row's spectrum through its core-hole SCF back to the random cell of the seed
+    assert all(label in svg for label in ('align_site_spectrum', 'PwCalculation', 'build_amorphous_seed')), svg[:2000]
     out = CliRunner().invoke(siox, ['provenance', str(dataset.pk), '--row', '99', '-p', aiida_profile.name])
     assert out.exit_code == 1 and 'out of range' in out.output
     out = CliRunner().invoke(siox, ['provenance', str(dataset.pk), '-p', aiida_profile.name])

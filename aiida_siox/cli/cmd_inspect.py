@@ -109,9 +109,13 @@ def provenance_command(identifier, row, as_json, graph):
         fail(str(exception))
     click.echo(json.dumps(chain, indent=2, default=str) if as_json else provenance_text(chain))
     if graph is not None:
+        import graphviz
         from aiida.tools.visualization import Graph
 
         drawing = Graph(graph_attr={'rankdir': 'LR'})
         drawing.recurse_ancestors(node, depth=None, annotate_links='both', include_process_inputs=True)
-        written = drawing.graphviz.render(filename=str(graph.with_suffix('')), format=graph.suffix.lstrip('.') or 'pdf', cleanup=True)
+        try:
+            written = drawing.graphviz.render(filename=str(graph.with_suffix('')), format=graph.suffix.lstrip('.') or 'pdf', cleanup=True)
+        except graphviz.ExecutableNotFound:
+            fail("drawing the graph needs Graphviz's `dot`: install it (Debian: apt-get install graphviz; `make demo` does)")
         click.echo(f'graph written to {written}')
