@@ -120,7 +120,7 @@ def build_chunk(chunk: str, codes: dict) -> ProcessBuilder:
     )
 
 
-def export_chunk(chunk: str, node: 'orm.WorkflowNode') -> Path:
+def export_chunk(chunk: str, node: orm.WorkflowNode) -> Path:
     """Write the chunk's archive: its top workchain with everything it called and every input of those.
 
     The calibration's archive holds its whole provenance and the pseudopotential groups (and the ld1.x
