@@ -192,7 +192,7 @@ def finished_structures(partial: bool = False) -> list[orm.WorkflowNode]:
 #: learning curve's points (10-100 % of the training rows, the same test rows, the same settings).
 TRAININGS = {
     FINAL: {},
-    'training_cell': {'split': 'cell', 'paper_mode': False},
+    'training_cell': {'split': 'cell', 'paper_mode': False, 'save_models': False},
     **{
         f'learning_curve_{fraction:.2f}': {
             'train_fraction': fraction,

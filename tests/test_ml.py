@@ -284,6 +284,31 @@ def test_train_job_writes_models_that_predict(tmp_path, monkeypatch):
     assert metrics['coordination']['test']['n'] == metrics['n_test']
 
 
+def test_train_job_keeps_only_the_model_files_asked_for(tmp_path, monkeypatch):
+    """A learning-curve point writes its numbers and no model; the reference training keeps no RDF window set."""
+    from aiida_siox.ml import train_job
+
+    monkeypatch.chdir(tmp_path)
+    np.savez('dataset.npz', **synthetic_dataset(60, 4, seed=8))
+    small = {**SMALL, 'charge_epochs': 3, 'rdf_epochs': 2, 'coordination_epochs': 2, 'cv_folds': 0, 'split': 'site'}
+    (tmp_path / 'config.json').write_text(json.dumps({**small, 'window_models': ['charge']}))
+    assert train_job.main('dataset.npz', 'config.json') == 0
+    assert {p.name for p in tmp_path.glob('*.pt')} == {
+        'charge_model.pt',
+        'rdf_model.pt',
+        'windows_charge_model.pt',
+        'coordination_model.pt',
+    }
+    assert set(json.loads((tmp_path / 'metrics.json').read_text())['windows']) == {'charge', 'rdf'}  # both still scored
+    for model in tmp_path.glob('*.pt'):
+        model.unlink()
+    (tmp_path / 'config.json').write_text(json.dumps({**small, 'save_models': False}))
+    assert train_job.main('dataset.npz', 'config.json') == 0
+    assert not list(tmp_path.glob('*.pt')) and (tmp_path / 'predictions.npz').is_file()
+    with pytest.raises(ValueError, match=r"window_models must be a list of charge, rdf, got \['valence'\]"):
+        check_config({'window_models': ['valence']})
+
+
 def test_spectrum_files(tmp_path):
     good = tmp_path / 'quartz.csv'
     good.write_text('energy,mu\n' + '\n'.join(f'{e},{np.exp(-((e - 1846) ** 2))}' for e in np.linspace(1825, 1885, 121)))

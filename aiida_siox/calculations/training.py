@@ -22,7 +22,9 @@ from aiida_siox.ml import study_config
 
 ML_PACKAGE = Path(aiida_siox.ml.__file__).parent
 DATASET_ARRAYS = ('spectra', 'energy', 'charge', 'rdf', 'r', 'n_o', 'x', 'seed')
-OUTPUT_FILES = ('metrics.json', 'charge_model.pt', 'rdf_model.pt', 'predictions.npz')
+OUTPUT_FILES = ('metrics.json', 'predictions.npz')
+#: The ensembles' files: written unless the setting ``save_models`` is false (a study run for its numbers alone).
+ENSEMBLE_MODEL_FILES = ('charge_model.pt', 'rdf_model.pt')
 #: Written only in paper mode (config ``paper_mode``): the single networks of the paper's protocol.
 PAPER_MODEL_FILES = ('paper_charge_model.pt', 'paper_rdf_model.pt')
 #: Written when the sub-window study runs (config ``windows``): one network per window, for partial spectra.
@@ -97,7 +99,7 @@ class TrainingCalculation(CalcJob):
         calcinfo = CalcInfo()
         calcinfo.codes_info = [codeinfo]
         calcinfo.provenance_exclude_list = ['dataset.npz', 'checkpoint.pt']  # already nodes in the graph
-        model_files = (*PAPER_MODEL_FILES, *WINDOW_MODEL_FILES, *COORDINATION_MODEL_FILES)
+        model_files = (*ENSEMBLE_MODEL_FILES, *PAPER_MODEL_FILES, *WINDOW_MODEL_FILES, *COORDINATION_MODEL_FILES)
         calcinfo.retrieve_list = [codeinfo.stdout_name, *OUTPUT_FILES, *model_files, *PLOTS, 'error.txt']
         # the parser makes the checkpoint a node when the study was interrupted: not kept a second time in `retrieved`
         calcinfo.retrieve_temporary_list = ['checkpoint.pt']

@@ -33,6 +33,8 @@ DEFAULTS = {
     'augment_broadening_ev': 0.0,
     'augment_noise': 0.0,
     'windows': True,
+    'save_models': True,  # false: the job writes metrics and predictions only (no model files)
+    'window_models': ['charge', 'rdf'],  # targets whose sub-window networks are saved (an RDF set is ~30 MB)
     'coordination': True,  # also a classifier of the Si coordination class (n_O = 0-4) from the spectrum
     'coordination_epochs': 300,
     'device': 'auto',
@@ -64,6 +66,10 @@ def check_config(config: dict) -> dict:
         raise ValueError(f'train_fraction must lie in (0, 1], got {config["train_fraction"]}')
     if float(config['resolution_ev']) < 0:
         raise ValueError(f'resolution_ev must be 0 (off) or positive, got {config["resolution_ev"]}')
+    if not isinstance(config['window_models'], list | tuple) or not set(config['window_models']) <= set(TARGETS):
+        raise ValueError(f'window_models must be a list of {", ".join(TARGETS)}, got {config["window_models"]!r}')
+    if not isinstance(config['save_models'], bool):
+        raise ValueError(f'save_models must be true or false, got {config["save_models"]!r}')
     _check_paper_config(config)
     return config
 

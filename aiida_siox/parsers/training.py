@@ -10,7 +10,13 @@ import numpy as np
 from aiida import orm
 from aiida.parsers import Parser
 
-from aiida_siox.calculations.training import COORDINATION_MODEL_FILES, OUTPUT_FILES, PAPER_MODEL_FILES, WINDOW_MODEL_FILES
+from aiida_siox.calculations.training import (
+    COORDINATION_MODEL_FILES,
+    ENSEMBLE_MODEL_FILES,
+    OUTPUT_FILES,
+    PAPER_MODEL_FILES,
+    WINDOW_MODEL_FILES,
+)
 
 
 class TrainingParser(Parser):
@@ -29,12 +35,13 @@ class TrainingParser(Parser):
                 return self.exit_codes.ERROR_TIME_LIMIT
             if 'error.txt' in files:
                 return self.exit_codes.ERROR_TRAINING_SCRIPT.format(error=repository.get_object_content('error.txt').strip())
-        for filename in OUTPUT_FILES:
+        save_models = self.node.inputs.config.get('save_models', True)
+        for filename in (*OUTPUT_FILES, *(ENSEMBLE_MODEL_FILES if save_models else ())):
             if filename not in files:
                 return self.exit_codes.ERROR_MISSING_OUTPUT.format(filename=filename)
         self.out('metrics', orm.Dict(json.loads(repository.get_object_content('metrics.json'))))
-        optional = (f for f in (*PAPER_MODEL_FILES, *WINDOW_MODEL_FILES, *COORDINATION_MODEL_FILES) if f in files)
-        for filename in ('charge_model.pt', 'rdf_model.pt', *optional):
+        models = (*ENSEMBLE_MODEL_FILES, *PAPER_MODEL_FILES, *WINDOW_MODEL_FILES, *COORDINATION_MODEL_FILES)
+        for filename in (f for f in models if f in files):
             with repository.open(filename, 'rb') as handle:
                 self.out(filename.removesuffix('.pt'), orm.SinglefileData(handle, filename=filename))
         with repository.open('predictions.npz', 'rb') as handle:
