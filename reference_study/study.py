@@ -7,6 +7,7 @@ only the chunks that are missing (nothing in an archive is recomputed: it is ski
 
     .venv/bin/python reference_study/study.py status
     .venv/bin/python reference_study/study.py run [--chunks x0p00 x1p00] [--max-chunks 1] [--commit]
+    .venv/bin/python reference_study/study.py export x0p00 [x0p25 ...]   # write existing chunks' archives again
     .venv/bin/python reference_study/study.py finish [--partial]
 
 ``finish`` assembles one dataset from every chunk's finished structures (``assemble_dataset``), trains
@@ -380,6 +381,8 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument('--chunks', nargs='+', choices=CHUNKS, help='Only these chunks (default: every missing one).')
     run.add_argument('--max-chunks', type=int, default=None, help='Stop after this many chunks.')
     run.add_argument('--commit', action='store_true', help='git-commit each archive as soon as it is written.')
+    export = sub.add_parser('export', help='Write the archives of chunks in this profile again (e.g. after a change of how they are cut).')
+    export.add_argument('chunks', nargs='+', choices=CHUNKS)
     last = sub.add_parser('finish', help='Assemble every chunk into one dataset, train, and write the results here.')
     last.add_argument('--partial', action='store_true', help='Use the chunks that exist (a trial; nothing is final).')
     args = parser.parse_args(argv)
@@ -390,6 +393,14 @@ def main(argv: list[str] | None = None) -> None:
     codes = load_environment(args.profile, echo)
     if args.command == 'status':
         status(echo)
+        return
+    if args.command == 'export':
+        for chunk in args.chunks:
+            node = chunk_node(chunk)
+            if node is None:
+                raise SystemExit(f'chunk {chunk} is not in profile {args.profile}: nothing to export')
+            path = export_chunk(chunk, node)
+            echo(f'  archived {path.relative_to(STUDY.parent)} ({path.stat().st_size / 1e6:.1f} MB)')
         return
     if args.command == 'finish':
         from aiida.manage.caching import enable_caching
