@@ -113,7 +113,7 @@ def provenance_command(identifier, row, as_json, graph):
         from aiida.tools.visualization import Graph
 
         drawing = Graph(graph_attr={'rankdir': 'LR'})
-        drawing.recurse_ancestors(node, depth=None, annotate_links='both', include_process_inputs=True)
+        drawing.recurse_ancestors(node, depth=None, annotate_links='both')
         try:
             written = drawing.graphviz.render(filename=str(graph.with_suffix('')), format=graph.suffix.lstrip('.') or 'pdf', cleanup=True)
         except graphviz.ExecutableNotFound:
