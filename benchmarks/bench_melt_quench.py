@@ -54,7 +54,7 @@ def main() -> None:
     from aiida import load_profile, orm
     from aiida.engine import run_get_node
 
-    from aiida_siox.calculations.structure_builder import build_amorphous_seed
+    from aiida_siox.calculations.structure_builder import build_amorphous_seed, start_density_inputs
     from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
     from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
 
@@ -62,8 +62,7 @@ def main() -> None:
     code = orm.load_code('lmp@localhost')
     options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': args.mpiprocs}, 'max_wallclock_seconds': 24 * 3600}
     # the protocol's start volume (`reference`: the composition's reference density, held through an NVT melt)
-    start_volume = SiOxStructureWorkChain.get_protocol_inputs(args.protocol)['start_density']
-    start_density = {'start_density': orm.Str(start_volume)} if start_volume != 'lattice' else {}
+    start_density = start_density_inputs(SiOxStructureWorkChain.get_protocol_inputs(args.protocol)['start_density'])
     results = []
     for x in (float(v) for v in args.compositions.split(',')):
         structure = build_amorphous_seed(orm.Float(x), orm.Int(args.seed), orm.Int(args.supercell), **start_density)

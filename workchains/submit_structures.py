@@ -14,7 +14,7 @@ import argparse
 from aiida import orm
 from aiida.engine import submit
 
-from aiida_siox.calculations.structure_builder import build_amorphous_seed
+from aiida_siox.calculations.structure_builder import build_amorphous_seed, start_density_inputs
 from aiida_siox.protocols import PROTOCOLS
 from aiida_siox.structures import PAPER_FORMULAS
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
@@ -37,8 +37,7 @@ code = orm.load_code(args.code)
 group, _ = orm.Group.collection.get_or_create(args.group or f'siox/structures/{args.protocol}-n{args.supercell}')
 options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': args.mpiprocs}, 'max_wallclock_seconds': args.walltime}
 # the protocol's start volume (`reference`: the composition's reference density, held through an NVT melt)
-start_volume = SiOxStructureWorkChain.get_protocol_inputs(args.protocol)['start_density']
-start_density = {'start_density': orm.Str(start_volume)} if start_volume != 'lattice' else {}
+start_density = start_density_inputs(SiOxStructureWorkChain.get_protocol_inputs(args.protocol)['start_density'])
 nodes = []
 for x in (float(v) for v in args.compositions.split(',')):
     for seed in (int(v) for v in args.seeds.split(',')):

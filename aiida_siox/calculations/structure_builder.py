@@ -13,6 +13,12 @@ from aiida_siox.structures import build_siox_cell
 START_DENSITIES = ('lattice', 'reference')
 
 
+def start_density_inputs(start_density: str) -> dict[str, orm.Str]:
+    """The ``start_density`` input of :func:`build_amorphous_seed` for a protocol's value: none for ``lattice``,
+    so cells built before the option keep their cache hash."""
+    return {} if start_density == 'lattice' else {'start_density': orm.Str(start_density)}
+
+
 @calcfunction
 def build_amorphous_seed(x: orm.Float, seed: orm.Int, supercell: orm.Int, start_density: orm.Str | None = None) -> orm.StructureData:
     """Random SiOx starting cell for composition ``x`` from ``seed`` in a ``supercell``^3 cubic SiO2 cell.

@@ -11,6 +11,7 @@ import io
 import numpy as np
 import torch
 
+from .coordination import class_probabilities
 from .domain import domain_warnings
 from .inputs import SpectrumInputError, normalise, resample_to_grid
 from .models import StackedMLP
@@ -100,12 +101,13 @@ def predict_window(energy: np.ndarray, intensity: np.ndarray, content: bytes, ki
     }
 
 
-def predict_coordination(energy: np.ndarray, intensity: np.ndarray, content: bytes) -> dict:
-    """P(n_O = 0..4) of the Si that absorbed, from a spectrum covering the model's grid (beyond the paper)."""
+def predict_coordination(energy: np.ndarray, intensity: np.ndarray, content: bytes) -> dict | None:
+    """P(n_O = 0..4) of the Si that absorbed (beyond the paper); None when the spectrum does not cover the model's grid."""
     model, meta = _load_kind(content, 'coordination')
+    if not covers(energy, *meta['energy_grid'][:2]):
+        return None
     prepared = prepare_input(energy, intensity, meta)
-    with torch.no_grad():
-        probabilities = torch.softmax(model(torch.from_numpy(prepared))[0, 0], dim=-1).numpy().astype(float)
+    probabilities = class_probabilities(model, torch.from_numpy(prepared))[0].astype(float)
     classes = list(meta['classes'])
     return {
         'probabilities': probabilities,
@@ -144,8 +146,9 @@ def predict_spectrum(
             results[kind] = predict_window(energy, intensity, windows, kind)
         if kind == 'rdf':
             results['r'] = np.asarray(results[kind]['meta']['r_grid'], float)
-    if coordination_model is not None and covers(energy, *load_model(coordination_model)[1]['energy_grid'][:2]):
-        results['coordination'] = predict_coordination(energy, intensity, coordination_model)
+    coordination = predict_coordination(energy, intensity, coordination_model) if coordination_model is not None else None
+    if coordination is not None:
+        results['coordination'] = coordination
     if not np.isfinite(results['charge']['mean']).all():
         raise SpectrumInputError('the prediction is not finite: check the spectrum')
     return results

@@ -377,7 +377,9 @@ class Study(PaperMode):
             metrics['coordination'], predictions['coordination_probabilities'], models['coordination'] = self.coordination()
         if self.config['windows']:
             metrics['windows'] = {target: self.windows(target, metrics[target]['learning_rate']) for target in TARGETS}
-            models.update({f'windows_{target}': content for target, content in self.window_models.items()})
+            # every window is scored; only the targets of `window_models` keep their networks
+            kept = {target: content for target, content in self.window_models.items() if target in self.config['window_models']}
+            models.update({f'windows_{target}': content for target, content in kept.items()})
         metrics['averaged'] = self.averaged(members['charge'], members['rdf'])
         if self.config['paper_mode']:
             metrics['paper'], paper_predictions, paper_models = self.paper(metrics)

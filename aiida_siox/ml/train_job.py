@@ -24,7 +24,6 @@ import torch  # noqa: E402
 
 from .plots import write_plots  # noqa: E402
 from .study import Study, StudyInterrupted, StudyState  # noqa: E402
-from .study_config import check_config  # noqa: E402
 
 CHECKPOINT = 'checkpoint.pt'
 ERROR_FILE = 'error.txt'
@@ -79,11 +78,8 @@ def main(dataset_path: str, config_path: str) -> int:
     metrics['fixed_cost'] = fixed_cost
     with open('metrics.json', 'w') as handle:
         json.dump(metrics, handle, indent=1)
-    settings = check_config(config)
-    if settings['save_models']:  # false: a study run for its numbers alone (e.g. a learning-curve point)
+    if study.config['save_models']:  # false: a study run for its numbers alone (e.g. a learning-curve point)
         for target, content in models.items():
-            if target.startswith('windows_') and target.removeprefix('windows_') not in settings['window_models']:
-                continue  # its window scores are in the metrics; its networks are not kept
             torch.save(content, f'{target}_model.pt')
     np.savez('predictions.npz', **predictions)
     write_plots(metrics, predictions, data, _log)

@@ -15,7 +15,7 @@ from aiida.engine import ToContext, WorkChain, if_
 
 from aiida_siox.analysis.rdf import RDF_SIGMA
 from aiida_siox.calculations.dataset import site_rdfs
-from aiida_siox.calculations.structure_builder import START_DENSITIES, build_amorphous_seed
+from aiida_siox.calculations.structure_builder import START_DENSITIES, build_amorphous_seed, start_density_inputs
 from aiida_siox.calculations.structure_edit import select_sites
 from aiida_siox.calculations.structure_files import user_structure_x
 from aiida_siox.protocols.inputs import SioxProtocolMixin, require_codes
@@ -138,8 +138,7 @@ class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
             self.ctx.initial = self.inputs.structure
             self.out('x', user_structure_x(self.inputs.structure))
         else:
-            # `lattice` is left out of the call, so cells built before the option keep their cache hash
-            scaled = {'start_density': self.inputs.start_density} if self.inputs.start_density.value != 'lattice' else {}
+            scaled = start_density_inputs(self.inputs.start_density.value)
             self.ctx.initial = build_amorphous_seed(self.inputs.x, self.inputs.seed, self.inputs.supercell, **scaled)
         self.out('initial_structure', self.ctx.initial)
         self.ctx.structure = self.ctx.initial
