@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from aiida import orm
     from aiida.engine import ProcessBuilder
 
+from aiida_siox.reference_model import FINAL  # the tag `siox predict` without --model looks for
+
 STUDY = Path(__file__).resolve().parent
 ARCHIVES = STUDY / 'archives'
 PROTOCOL = 'reference'
@@ -167,7 +169,6 @@ def run_chunk(chunk: str, codes: dict, echo: Callable[[str], None] = print) -> o
 
 
 MODELS = STUDY / 'models'
-FINAL = 'final'  # the value aiida_siox.reference_model looks for: `siox predict` without --model
 
 
 def finished_structures(partial: bool = False) -> list[orm.WorkflowNode]:
