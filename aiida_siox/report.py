@@ -76,7 +76,7 @@ def edge_shift_lines(dataset, output: pathlib.Path) -> tuple[list[str], dict]:
     return lines, numbers
 
 
-def rdf_broadening_line(dataset, manifest: dict) -> tuple[str, dict]:
+def rdf_broadening_line(dataset, rows: list[dict]) -> tuple[str, dict]:
     """How much the Gaussian broadening changes the RDF targets: RMSE of raw histogram vs broadened, per row."""
     from aiida import orm
 
@@ -84,17 +84,17 @@ def rdf_broadening_line(dataset, manifest: dict) -> tuple[str, dict]:
 
     raw = []
     by_structure: dict[str, list[int]] = {}
-    for row in manifest['rows']:
+    for row in rows:
         by_structure.setdefault(row['structure'], []).append(row['site'])
     curves = {}
     for uuid, sites in by_structure.items():
         atoms = orm.load_node(uuid).get_ase()
         totals = site_rdfs(atoms.positions, atoms.cell[:], atoms.get_chemical_symbols(), sites, sigma=0.0)['total']
         curves.update({(uuid, site): curve for site, curve in zip(sites, totals, strict=True)})
-    raw = np.array([curves[(row['structure'], row['site'])] for row in manifest['rows']])
+    raw = np.array([curves[(row['structure'], row['site'])] for row in rows])
     broadened = dataset.get_array('rdf')
     rmse = float(np.sqrt(((raw - broadened) ** 2).mean()))
-    sigma = orm.load_node(manifest['rows'][0]['rdfs']).base.attributes.get('sigma_angstrom', None)
+    sigma = orm.load_node(rows[0]['rdfs']).base.attributes.get('sigma_angstrom', None)
     numbers = {
         'sigma_angstrom': sigma,
         'rmse_raw_vs_broadened': rmse,
@@ -172,6 +172,8 @@ def wall_time_lines(node) -> tuple[list[str], list[dict]]:
 
 def write_report(node, output: pathlib.Path) -> pathlib.Path:
     """Write ``report.md``, ``summary.json`` and PNGs for the workchain ``node`` into ``output``."""
+    from aiida_siox.calculations.dataset import dataset_rows
+
     output.mkdir(parents=True, exist_ok=True)
     dataset, manifest = node.outputs.dataset, node.outputs.manifest.get_dict()
     calibration = node.outputs.calibration.get_dict()
@@ -209,7 +211,8 @@ def write_report(node, output: pathlib.Path) -> pathlib.Path:
         '| x | seed | site | O neighbours | Si neighbours | Bader charge (e) | spectrum node |',
         '| --- | --- | --- | --- | --- | --- | --- |',
     ]
-    for i, row in enumerate(manifest['rows']):
+    rows = dataset_rows(dataset)
+    for i, row in enumerate(rows):
         lines.append(
             f'| {row["x"]:g} | {row["seed"]} | {row["site"]} | {dataset.get_array("n_o")[i]} | {dataset.get_array("n_si")[i]} '
             f'| {dataset.get_array("charge")[i]:+.3f} | `{row["spectrum"]}` |'
@@ -219,7 +222,7 @@ def write_report(node, output: pathlib.Path) -> pathlib.Path:
     plot_spectra(dataset, output / 'spectra.png')
     lines += ['', '![spectra](spectra.png)', '']
     edge_lines, onsets = edge_shift_lines(dataset, output)
-    rdf_line, rdf_numbers = rdf_broadening_line(dataset, manifest)
+    rdf_line, rdf_numbers = rdf_broadening_line(dataset, rows)
     lines += [*edge_lines, '## RDF targets', '', rdf_line, '']
     summary = {
         'process': node.uuid,

@@ -215,9 +215,23 @@ SMALL = {
 }
 
 
-def test_interrupted_study_resumes_to_the_same_result():
+def test_interrupted_study_resumes_to_the_same_result(monkeypatch):
     """Stopped by its time limit wherever it happens to be (mid-stage too) and continued from its
-    state, again and again, the study ends with the numbers of an uninterrupted run (CPU)."""
+    state, again and again, the study ends with the numbers of an uninterrupted run (CPU).
+
+    The clock the limit is read from advances 50 ms per reading, so where the study stops does not
+    depend on how loaded the machine is (every time limit check is a reading: one per epoch)."""
+    import itertools
+    import time
+    import types
+
+    from aiida_siox.ml import coordination, trainer
+    from aiida_siox.ml import study as study_module
+
+    readings = itertools.count()
+    clock = types.SimpleNamespace(time=lambda: 0.05 * next(readings), perf_counter=time.perf_counter)
+    for module in (study_module, trainer, coordination):
+        monkeypatch.setattr(module, 'time', clock)
     data = synthetic_dataset(200, 8, seed=5)
     reference, _, _ = Study(data, SMALL, log=lambda _: None).run()
     state, interruptions, resumed_mid_stage = None, 0, False

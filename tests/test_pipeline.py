@@ -7,6 +7,7 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
+from aiida_siox.calculations.dataset import dataset_rows
 from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
 
 pytestmark = pytest.mark.codes
@@ -54,9 +55,8 @@ def test_pipeline_finishes_with_dataset_and_models(pipeline):
 
 def test_every_row_links_back_to_structure_seed_and_site(pipeline):
     results, _ = pipeline
-    manifest = results['manifest'].get_dict()
     structure = results['structures']['x1p00_seed3']
-    for row in manifest['rows']:
+    for row in dataset_rows(results['dataset']):
         assert row['structure'] == structure.uuid and row['seed'] == 3 and row['x'] == 1.0
         spectrum = orm.load_node(row['spectrum'])
         # spectrum <- align <- isotropic <- xspectra <- core-hole SCF <- mark_absorber(structure, site)
@@ -110,7 +110,7 @@ def test_dataset_export_and_reimport(pipeline, aiida_profile, tmp_path, suffix):
         assert np.array_equal(copy.get_array(name), results['dataset'].get_array(name)), name
     if suffix == '.npz':
         uuids = np.load(path)['spectrum_uuid'].tolist()
-        assert uuids == [row['spectrum'] for row in results['manifest']['rows']]
+        assert uuids == [row['spectrum'] for row in dataset_rows(results['dataset'])]
     bad = tmp_path / f'bad{suffix}'
     if suffix == '.csv':
         bad.write_text(path.read_text().replace('spectrum_0', 'spectrum_zero'))
@@ -130,7 +130,8 @@ def test_provenance_of_a_dataset_row_names_structure_and_site(pipeline, aiida_pr
     from aiida_siox.cli import siox
 
     results, _ = pipeline
-    dataset, rows = results['dataset'], results['manifest']['rows']
+    dataset = results['dataset']
+    rows = dataset_rows(dataset)
     structure = results['structures']['x1p00_seed3']
     for index, row in enumerate(rows):
         out = CliRunner().invoke(siox, ['provenance', str(dataset.pk), '--row', str(index), '--json', '-p', aiida_profile.name])
@@ -175,6 +176,35 @@ def test_status_and_reassembly_of_a_finished_pipeline(pipeline, aiida_profile):
     assert np.array_equal(new.get_array('spectra'), results['dataset'].get_array('spectra'))
     wrong = CliRunner().invoke(siox, ['dataset', 'assemble', str(results['dataset'].pk), '-p', aiida_profile.name])
     assert wrong.exit_code == 1 and 'not a SiOxDatasetWorkChain' in wrong.output
+
+
+def test_assembly_takes_each_structures_own_rows_until_a_spectrum_is_replaced(pipeline):
+    """The rows a structure made as its last step go into the dataset as they are (no second copy of
+    its spectrum links); once one of its spectra is replaced (as `siox realign` does), its rows are made
+    again from the newest spectra."""
+    from aiida_siox.graph import SUPERSEDED_BY
+    from aiida_siox.workflows.assembly import assembly_inputs, current_rows
+
+    results, node = pipeline
+    structure = next(n for n in node.called if n.process_label == 'SiOxStructureWorkChain')
+    rows = structure.outputs.rows
+    assert rows.creator.process_label == 'structure_rows' and rows.base.attributes.get('missing') == []
+    assembly = results['dataset'].creator
+    assert [link.node.uuid for link in assembly.base.links.get_incoming(link_label_filter='s0').all()] == [rows.uuid]
+    assert dataset_rows(rows) == dataset_rows(results['dataset'])  # the dataset's UUID columns are the structure's
+    assert current_rows([structure])[structure.pk].uuid == rows.uuid
+
+    old = orm.load_node(dataset_rows(rows)[0]['spectrum'])
+    new = old.clone().store()
+    old.base.extras.set(SUPERSEDED_BY, new.uuid)
+    try:
+        assert current_rows([structure]) == {}
+        remade = assembly_inputs([structure])['s0']
+        assert remade.uuid != rows.uuid and remade.creator.process_label == 'structure_rows'
+        uuids = [row['spectrum'] for row in dataset_rows(remade)]
+        assert uuids[0] == new.uuid and uuids[1:] == [row['spectrum'] for row in dataset_rows(rows)][1:]
+    finally:
+        old.base.extras.delete(SUPERSEDED_BY)
 
 
 def test_run_again_with_a_new_composition_computes_only_the_new_one(pipeline, protocol_builder):

@@ -11,6 +11,7 @@ import pytest
 from aiida import orm
 
 from aiida_siox.analysis.user_structures import MIN_IMAGE_DISTANCE, image_distance, user_structure_problems
+from aiida_siox.calculations.dataset import dataset_rows
 from aiida_siox.calculations.structure_edit import alpha_quartz
 
 SCRIPT = pathlib.Path(__file__).parent.parent / 'workchains' / 'submit_structure_files.py'
@@ -75,7 +76,7 @@ def test_a_users_extxyz_cell_through_the_whole_pipeline(siox_setup, tmp_path, mo
     )
     assert 'melt_quench' not in [link.link_label for link in structure.base.links.get_outgoing().all()]  # no --relax: no MD
     assert structure.outputs.x.value == pytest.approx(2.0)
-    rows = node.outputs.manifest['rows']
+    rows = dataset_rows(node.outputs.dataset)
     digest = __import__('hashlib').sha256(quartz.read_bytes()).hexdigest()
     assert len(rows) == 1 and rows[0]['source_filename'] == 'my-quartz.extxyz' and rows[0]['source_sha256'] == digest
     assert node.outputs.dataset.get_array('x').tolist() == [2.0] and node.outputs.dataset.get_array('seed').tolist() == [1]

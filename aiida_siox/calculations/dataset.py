@@ -9,6 +9,7 @@ from aiida.engine import calcfunction
 from aiida_siox.analysis import rdf
 from aiida_siox.analysis.spectrum import ML_GRID
 from aiida_siox.analysis.structure_averages import average_by_structure
+from aiida_siox.calculations.bulk_arrays import read_arrays
 
 
 @calcfunction
@@ -31,116 +32,167 @@ def site_rdfs(structure: orm.StructureData, sigma: orm.Float) -> orm.ArrayData:
 
 
 ROW_COLUMNS = ('x', 'seed', 'site', 'n_o', 'n_si')
+# Per row, the UUIDs of the nodes it was read from, as string arrays of the table itself. Not a list of
+# dicts in a Dict node: aiida compares Dict inputs by value when it links them, so 45 such inputs of
+# ~118 rows each cost seconds, and reading 5,310 dicts back costs more.
+UUID_COLUMNS = {'structure': 'structure_uuid', 'spectrum': 'spectrum_uuid', 'charges': 'charges_uuid', 'rdfs': 'rdfs_uuid'}
+SOURCE_COLUMNS = ('source_filename', 'source_sha256')
+DATASET_ARRAYS = ('spectra', 'charge', 'rdf', *ROW_COLUMNS, *UUID_COLUMNS.values())
+# A structure's table packs its per-row numbers and UUIDs into two arrays: every file of an input node
+# costs a query when the assembly's hash is computed, and 45 tables of 13 files each cost seconds.
+TABLE_VALUES = (*ROW_COLUMNS, 'charge')
+TABLE_ARRAYS = ('spectra', 'rdf', 'values', 'uuids')
 
 
-def missing_reason(spectrum_node: orm.XyData | None, charge_node: orm.ArrayData | None) -> str | None:
-    """Why a site cannot be a dataset row (None when it can): no spectrum, no charge, or a spectrum
-    whose computed range does not cover the ML grid (never padded with zeros)."""
-    if spectrum_node is None:
+def missing_reason(energy: np.ndarray | None, intensity: np.ndarray | None, covered: tuple[float, float], has_charge: bool) -> str | None:
+    """Why a site cannot be a dataset row (None when it can): no spectrum (``energy`` None), no charge,
+    or a spectrum whose aligned range ``covered`` does not reach over the ML grid (never padded with zeros)."""
+    if energy is None:
         return 'no spectrum (site failed or not run)'
-    if charge_node is None:
+    if not has_charge:
         return 'no Bader charge'
-    energy, intensity = spectrum_node.get_x()[1], spectrum_node.get_y()[0][1]
     if energy.shape != ML_GRID.shape or not np.allclose(energy, ML_GRID):
-        raise ValueError(f'spectrum {spectrum_node.uuid} is not on the ML grid (1830-1880 eV, 256 points)')
+        raise ValueError('the spectrum is not on the ML grid (1830-1880 eV, 256 points)')
     if not np.isfinite(intensity).all():
-        low, high = spectrum_node.base.attributes.get('covered_range_ev', (float('nan'), float('nan')))
+        low, high = covered
         return f'aligned range {low:.1f}-{high:.1f} eV does not cover {ML_GRID[0]:.0f}-{ML_GRID[-1]:.0f} eV (widen xemin/xemax)'
     return None
 
 
 @calcfunction
-def structure_rows(**kwargs: orm.Data) -> dict[str, orm.Data]:
+def structure_rows(**kwargs: orm.Data) -> orm.ArrayData:
     """The dataset rows of one structure: one per requested Si site with a spectrum and a charge.
 
     Inputs: ``structure``, ``x`` (Float), ``seed`` (Int), ``sites`` (List of requested sites),
     ``rdfs``, ``charges`` (optional), ``spectrum_<site>`` (optional) and ``initial_structure``
-    (optional: a user's cell, whose ``source_filename`` and ``source_sha256`` each row carries). Requested sites lacking a
-    spectrum or a charge are listed in the manifest under ``missing``, never silently dropped.
+    (optional: a user's cell, whose ``source_filename`` and ``source_sha256`` each row carries).
 
-    One calcfunction per structure keeps each call's input links in the hundreds: aiida-core
-    checks every new link of an unstored node against all earlier ones, so one call with all
-    sites of a paper-size dataset (5,290 spectrum links) is quadratic and takes many minutes.
+    Returns one table: ``spectra`` and ``rdf`` (one row per site), ``values`` (columns
+    :data:`TABLE_VALUES`), ``uuids`` (the row's structure, spectrum, charge and RDF nodes) and, for a
+    user's cell, ``source``; :func:`table_columns` names them. Requested sites lacking a spectrum or a
+    charge are listed in its ``missing`` attribute with the reason, never silently dropped.
+    SiOxStructureWorkChain runs it as its last step, so the links of a cell's spectra are made when
+    that cell ends, not all at once when the dataset is assembled.
     """
     structure, rdf_node = kwargs['structure'], kwargs['rdfs']
     charge_node = kwargs.get('charges')
-    meta = {'x': kwargs['x'].value, 'seed': kwargs['seed'].value}
     initial = kwargs.get('initial_structure')
-    source = {key: initial.base.attributes.get(key, None) for key in ('source_filename', 'source_sha256')} if initial else {}
-    rdf_sites = list(rdf_node.get_array('sites'))
+    rdf_index = {int(site): i for i, site in enumerate(rdf_node.get_array('sites'))}
     rdf_total, n_o_all, n_si_all = rdf_node.get_array('rdf_total'), rdf_node.get_array('n_o'), rdf_node.get_array('n_si')
     charges_all = charge_node.get_array('charge') if charge_node is not None else None
-    rows, missing, spectra, charges, rdfs = [], [], [], [], []
-    columns = {k: [] for k in ROW_COLUMNS}
-    for site in kwargs['sites'].get_list():
-        spectrum_node = kwargs.get(f'spectrum_{site}')
-        reason = missing_reason(spectrum_node, charge_node)
+    requested = [int(site) for site in kwargs['sites'].get_list()]
+    nodes = {site: kwargs[f'spectrum_{site}'] for site in requested if f'spectrum_{site}' in kwargs}
+    arrays = dict(zip(nodes, read_arrays(list(nodes.values()), ('x_array', 'y_array_0')), strict=True))
+    sites, missing, spectra, spectrum_uuids = [], [], [], []
+    for site in requested:
+        energy, intensity = (arrays[site]['x_array'], arrays[site]['y_array_0']) if site in nodes else (None, None)
+        covered = nodes[site].base.attributes.get('covered_range_ev', (float('nan'),) * 2) if site in nodes else None
+        try:
+            reason = missing_reason(energy, intensity, covered, charge_node is not None)
+        except ValueError as exception:
+            raise ValueError(f'spectrum {nodes[site].uuid}: {exception}') from exception
         if reason:
-            missing.append({'structure': structure.uuid, 'site': int(site), 'reason': reason})
+            missing.append({'structure': structure.uuid, 'site': site, 'reason': reason})
             continue
-        site_index = rdf_sites.index(site)
-        intensity = spectrum_node.get_y()[0][1]
+        sites.append(site)
         spectra.append(intensity)
-        charges.append(charges_all[site])
-        rdfs.append(rdf_total[site_index])
-        values = (meta['x'], meta['seed'], site, int(n_o_all[site_index]), int(n_si_all[site_index]))
-        for name, value in zip(ROW_COLUMNS, values, strict=True):
-            columns[name].append(value)
-        rows.append(
-            {
-                'structure': structure.uuid,
-                'site': int(site),
-                'x': meta['x'],
-                'seed': meta['seed'],
-                'spectrum': spectrum_node.uuid,
-                'charges': charge_node.uuid,
-                'rdfs': rdf_node.uuid,
-                **{key: value for key, value in source.items() if value is not None},
-            }
-        )
-    n = len(rows)
+        spectrum_uuids.append(nodes[site].uuid)
+    n, picks = len(sites), [rdf_index[site] for site in sites]
+    values = np.zeros((n, len(TABLE_VALUES)))
+    values[:, 0], values[:, 1], values[:, 2] = kwargs['x'].value, kwargs['seed'].value, sites
+    values[:, 3], values[:, 4] = n_o_all[picks], n_si_all[picks]
+    values[:, 5] = charges_all[sites] if n else []
+    uuids = np.empty((n, len(UUID_COLUMNS)), dtype='U36')
+    uuids[:, 0], uuids[:, 1] = structure.uuid, spectrum_uuids
+    uuids[:, 2], uuids[:, 3] = charge_node.uuid if charge_node is not None else '', rdf_node.uuid
     table = orm.ArrayData()
     table.set_array('spectra', np.array(spectra, float).reshape(n, len(ML_GRID)))
-    table.set_array('charge', np.array(charges, float))
-    table.set_array('rdf', np.array(rdfs, float).reshape(n, rdf.N_POINTS))
+    table.set_array('rdf', rdf_total[picks].reshape(n, rdf.N_POINTS))
+    table.set_array('values', values)
+    table.set_array('uuids', uuids)
     table.set_array('r', rdf_node.get_array('r'))
-    table.set_array('x', np.array(columns['x'], float))
-    for name in ROW_COLUMNS[1:]:
-        table.set_array(name, np.array(columns[name], int))
-    return {'rows': table, 'manifest': orm.Dict({'rows': rows, 'missing': missing})}
+    source = [initial.base.attributes.get(key, None) for key in SOURCE_COLUMNS] if initial is not None else []
+    if any(value is not None for value in source):
+        table.set_array('source', np.array([[value or '' for value in source]] * n, dtype=str).reshape(n, len(SOURCE_COLUMNS)))
+    table.base.attributes.set('missing', missing)
+    return table
+
+
+def table_columns(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The named columns of a :func:`structure_rows` table's arrays: x, seed, site, n_o, n_si, charge,
+    the ``*_uuid`` columns and, for a user's cell, the ``source_*`` columns."""
+    values, uuids = arrays['values'], arrays['uuids']
+    columns = {name: values[:, i] if name in ('x', 'charge') else values[:, i].astype(int) for i, name in enumerate(TABLE_VALUES)}
+    columns.update({name: uuids[:, i] for i, name in enumerate(UUID_COLUMNS.values())})
+    if 'source' in arrays:
+        columns.update({name: arrays['source'][:, i] for i, name in enumerate(SOURCE_COLUMNS)})
+    return columns
 
 
 def _structure_keys(kwargs: dict) -> list[str]:
-    return sorted({key.split('_', 1)[0] for key in kwargs}, key=lambda key: int(key[1:]))
+    return sorted(kwargs, key=lambda key: int(key[1:]))
 
 
 @calcfunction
-def assemble_dataset(**kwargs: orm.Data) -> dict[str, orm.Data]:
+def assemble_dataset(**kwargs: orm.ArrayData) -> dict[str, orm.Data]:
     """One table of all structures: rows (spectrum, Bader charge, RDF, x, seed, site, n_O, n_Si) and manifest.
 
-    Inputs per structure ``s<k>``: ``s<k>_rows`` and ``s<k>_manifest``, the outputs of
-    :func:`structure_rows`. The manifest lists, per row, the UUIDs of its structure, spectrum,
-    charge and RDF nodes, and every requested site that is missing and why.
+    Inputs ``s<k>``: the tables of :func:`structure_rows`, one per structure. The dataset keeps, per
+    row, the UUIDs of its structure, spectrum, charge and RDF nodes (:func:`dataset_rows` reads them);
+    the manifest lists every requested site that is missing and why, and the number of rows.
     """
-    keys = _structure_keys(kwargs)
-    tables = [kwargs[f'{key}_rows'] for key in keys]
-    manifests = [kwargs[f'{key}_manifest'] for key in keys]
-    rows = [row for manifest in manifests for row in manifest['rows']]
-    missing = [item for manifest in manifests for item in manifest['missing']]
-    if not rows:
+    tables = [kwargs[key] for key in _structure_keys(kwargs)]
+    missing = [item for table in tables for item in table.base.attributes.get('missing', [])]
+    with_source = [table for table in tables if 'source' in table.get_arraynames()]
+    contents = read_arrays(tables, TABLE_ARRAYS)
+    sources = dict(zip((table.uuid for table in with_source), read_arrays(with_source, ('source',)), strict=True))
+    for table, arrays in zip(tables, contents, strict=True):
+        arrays.update(sources.get(table.uuid, {}))
+    columns = [{**table_columns(arrays), 'spectra': arrays['spectra'], 'rdf': arrays['rdf']} for arrays in contents]
+    n_rows = sum(len(column['charge']) for column in columns)
+    if not n_rows:
         raise ValueError('no site has both a spectrum and a Bader charge: nothing to assemble')
     dataset = orm.ArrayData()
-    for name in ('spectra', 'charge', 'rdf', *ROW_COLUMNS):
-        dataset.set_array(name, np.concatenate([table.get_array(name) for table in tables]))
+    for name in DATASET_ARRAYS:
+        dataset.set_array(name, np.concatenate([column[name] for column in columns]))
+    for name in SOURCE_COLUMNS if with_source else ():  # a user's cells carry their file's name and hash
+        blank = [np.full(len(column['charge']), '') for column in columns]
+        dataset.set_array(name, np.concatenate([column.get(name, empty) for column, empty in zip(columns, blank, strict=True)]))
     dataset.set_array('energy', ML_GRID)
     dataset.set_array('r', tables[0].get_array('r'))
-    return {'dataset': dataset, 'manifest': orm.Dict({'rows': rows, 'missing': missing, 'n_rows': len(rows)})}
+    return {'dataset': dataset, 'manifest': orm.Dict({'missing': missing, 'n_rows': n_rows})}
+
+
+def dataset_rows(node: orm.ArrayData) -> list[dict]:
+    """Per row of an assembled dataset (or of a :func:`structure_rows` table): x, seed, site and the
+    UUIDs of its structure, spectrum, charge and RDF nodes (and a user's file name and hash).
+
+    A dataset assembled before the UUID columns existed: the ``rows`` list of its manifest.
+    """
+    names = set(node.get_arraynames())
+    if 'uuids' in names:
+        columns = table_columns({name: node.get_array(name) for name in ('values', 'uuids', 'source') if name in names})
+    elif 'spectrum_uuid' in names:
+        wanted = (*ROW_COLUMNS, *UUID_COLUMNS.values(), *SOURCE_COLUMNS)
+        columns = {name: node.get_array(name) for name in wanted if name in names}
+    else:
+        creator = node.creator
+        if creator is None or 'manifest' not in creator.outputs or 'rows' not in creator.outputs.manifest.keys():
+            raise ValueError(f'<{node.pk}> has no row UUIDs: it was not made by assemble_dataset')
+        return creator.outputs.manifest['rows']
+    rows = []
+    for i in range(len(columns['x'])):
+        row = {'x': float(columns['x'][i]), 'seed': int(columns['seed'][i]), 'site': int(columns['site'][i])}
+        row.update({key: str(columns[name][i]) for key, name in UUID_COLUMNS.items() if str(columns[name][i])})
+        row.update({name: str(columns[name][i]) for name in SOURCE_COLUMNS if name in columns and str(columns[name][i])})
+        rows.append(row)
+    return rows
 
 
 @calcfunction
-def structure_averages(dataset: orm.ArrayData, manifest: orm.Dict) -> orm.ArrayData:
+def structure_averages(dataset: orm.ArrayData) -> orm.ArrayData:
     """Per structure: mean aligned spectrum, mean Bader charge and mean RDF over its sites in the dataset."""
-    rows = manifest['rows']
+    rows = dataset_rows(dataset)
     averages = average_by_structure(
         [row['structure'] for row in rows], dataset.get_array('spectra'), dataset.get_array('charge'), dataset.get_array('rdf')
     )

@@ -28,14 +28,17 @@ def load_dataset(identifier: str) -> orm.ArrayData:
 
 
 def dataset_arrays(dataset: orm.ArrayData) -> dict[str, np.ndarray]:
-    """Arrays of a dataset node, with the UUID columns from the manifest of ``assemble_dataset``."""
+    """Arrays of a dataset node, with its rows' structure, spectrum and charge UUIDs where it has them."""
+    from aiida_siox.calculations.dataset import dataset_rows
+
     arrays = {name: dataset.get_array(name) for name in ARRAY_NAMES}
-    creator = dataset.creator
-    if creator is not None and 'manifest' in creator.outputs:
-        rows = creator.outputs.manifest['rows']
-        arrays['structure_uuid'] = np.array([row['structure'] for row in rows])
-        arrays['spectrum_uuid'] = np.array([row['spectrum'] for row in rows])
-        arrays['charge_uuid'] = np.array([row['charges'] for row in rows])
+    try:
+        rows = dataset_rows(dataset)
+    except ValueError:  # an imported table: no nodes behind its rows
+        return arrays
+    arrays['structure_uuid'] = np.array([row['structure'] for row in rows])
+    arrays['spectrum_uuid'] = np.array([row['spectrum'] for row in rows])
+    arrays['charge_uuid'] = np.array([row['charges'] for row in rows])
     return arrays
 
 
@@ -78,7 +81,7 @@ def reassemble_dataset(identifier: str) -> dict[str, orm.Data]:
     if not structures:
         raise ValueError(f'SiOxDatasetWorkChain<{node.pk}> has no finished structure')
     result = assemble_dataset(**assembly_inputs(sorted(structures, key=lambda n: n.pk)))
-    result['averages'] = structure_averages(result['dataset'], result['manifest'])
+    result['averages'] = structure_averages(result['dataset'])
     for output in result.values():
         output.base.extras.set(REASSEMBLED_FROM, node.uuid)
     return result

@@ -260,7 +260,7 @@ class SiOxDatasetWorkChain(SioxProtocolMixin, WorkChain):
         result = assemble_dataset(**kwargs)
         self.out('dataset', result['dataset'])
         self.out('manifest', result['manifest'])
-        self.out('averages', structure_averages(result['dataset'], result['manifest']))
+        self.out('averages', structure_averages(result['dataset']))
         self.out('calibration', self.ctx.calibration)
         self.ctx.dataset = result['dataset']
         self.report(f'dataset: {result["manifest"]["n_rows"]} sites, {len(result["manifest"]["missing"])} missing')

@@ -1,6 +1,7 @@
 """``SiOxStructureWorkChain``: one composition and seed, or one user's cell, to per-site targets.
 
-build_amorphous_seed -> MeltQuenchWorkChain (with validation) -> SiteXanesWorkChain -> BaderWorkChain -> site_rdfs.
+build_amorphous_seed -> MeltQuenchWorkChain (with validation) -> SiteXanesWorkChain -> BaderWorkChain -> site_rdfs
+-> structure_rows (this cell's dataset rows, made when the cell ends rather than all at once at assembly).
 A user's cell (input ``structure``) replaces the first two steps, or only the first with ``relax``
 (then the cell is melt-quenched from the user's positions); its x is counted from the cell.
 XANES and Bader run one after the other: on a small machine both at once oversubscribe the cores;
@@ -14,11 +15,12 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_
 
 from aiida_siox.analysis.rdf import RDF_SIGMA
-from aiida_siox.calculations.dataset import site_rdfs
+from aiida_siox.calculations.dataset import site_rdfs, structure_rows
 from aiida_siox.calculations.structure_builder import START_DENSITIES, build_amorphous_seed, start_density_inputs
 from aiida_siox.calculations.structure_edit import select_sites
 from aiida_siox.calculations.structure_files import user_structure_x
 from aiida_siox.protocols.inputs import SioxProtocolMixin, require_codes
+from aiida_siox.workflows.assembly import row_inputs
 from aiida_siox.workflows.bader import BaderWorkChain
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.melt_quench import MeltQuenchWorkChain
@@ -84,6 +86,9 @@ class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
         spec.output('sites', valid_type=orm.List, help='Si sites sent to XANES.')
         spec.output('charges', valid_type=orm.ArrayData, required=False)
         spec.output('rdfs', valid_type=orm.ArrayData)
+        spec.output(
+            'rows', valid_type=orm.ArrayData, required=False, help="This cell's dataset rows (structure_rows), missing sites listed."
+        )
         spec.exit_code(400, 'ERROR_MD_FAILED', message='The melt-quench failed with exit status {status}.')
         spec.exit_code(403, 'ERROR_STRUCTURE_INVALID', message='The quenched structure failed validation, skipped: {reasons}')
         spec.exit_code(410, 'ERROR_XANES_FAILED', message='XANES failed for every site (exit status {status}).')
@@ -184,7 +189,8 @@ class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
         return ToContext(bader=submit_once(self, BaderWorkChain, **inputs))
 
     def results(self):
-        self.out('rdfs', site_rdfs(self.ctx.structure, self.inputs.rdf_sigma))
+        rdfs = site_rdfs(self.ctx.structure, self.inputs.rdf_sigma)
+        self.out('rdfs', rdfs)
         xanes = self.ctx.xanes
         # Some sites failed (partial success): keep what succeeded; the dataset lists the missing sites.
         if has_usable_outputs(xanes):
@@ -193,4 +199,16 @@ class SiOxStructureWorkChain(SioxProtocolMixin, WorkChain):
             return self.exit_codes.ERROR_XANES_FAILED.format(status=xanes.exit_status)
         if not self.ctx.bader.is_finished_ok:
             return self.exit_codes.ERROR_BADER_FAILED.format(status=self.ctx.bader.exit_status)
-        self.out('charges', self.ctx.bader.outputs.charges)
+        charges = self.ctx.bader.outputs.charges
+        self.out('charges', charges)
+        rows = row_inputs(
+            structure=self.ctx.structure,
+            x=self.inputs.x if 'x' in self.inputs else self.outputs['x'],  # a user's cell: counted from it
+            seed=self.inputs.seed,
+            sites=self.outputs['sites'],
+            rdfs=rdfs,
+            spectra=xanes.outputs.aligned_spectra if 'aligned_spectra' in xanes.outputs else {},
+            charges=charges,
+            initial_structure=self.inputs.get('structure'),
+        )
+        self.out('rows', structure_rows(**rows))
