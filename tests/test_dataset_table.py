@@ -109,3 +109,25 @@ def test_onsets_by_composition_follow_the_mean_spectra():
     assert np.allclose(onsets[0.0]['mean_spectrum'], spectra[:2].mean(axis=0))
     # the x = 2 edge sits 6 eV above the x = 0 sites' mean edge (1839.5 eV)
     assert onsets[2.0]['onset_ev'] - onsets[0.0]['onset_ev'] == pytest.approx(6.0, abs=0.3)
+
+
+def test_a_structure_table_names_its_packed_columns_and_a_site_without_a_usable_spectrum_says_why():
+    from aiida_siox.calculations.dataset import TABLE_VALUES, missing_reason, table_columns
+
+    values = np.array([[0.5, 3, 7, 2, 2, 1.6], [0.5, 3, 9, 4, 0, 3.1]])
+    uuids = np.array([['s', 'a', 'c', 'r'], ['s', 'b', 'c', 'r']], dtype='U36')
+    columns = table_columns({'values': values, 'uuids': uuids})
+    assert TABLE_VALUES == ('x', 'seed', 'site', 'n_o', 'n_si', 'charge')
+    assert columns['site'].tolist() == [7, 9] and columns['site'].dtype.kind == 'i' and columns['charge'].tolist() == [1.6, 3.1]
+    assert columns['spectrum_uuid'].tolist() == ['a', 'b'] and columns['rdfs_uuid'].tolist() == ['r', 'r']
+    assert 'source_filename' not in columns
+
+    flat = np.ones_like(ML_GRID)
+    assert missing_reason(ML_GRID, flat, (1820.0, 1890.0), True) is None
+    assert missing_reason(None, None, None, True) == 'no spectrum (site failed or not run)'
+    assert missing_reason(ML_GRID, flat, (1820.0, 1890.0), False) == 'no Bader charge'
+    short = flat.copy()
+    short[-10:] = np.nan
+    assert missing_reason(ML_GRID, short, (1825.0, 1877.5), True).startswith('aligned range 1825.0-1877.5 eV does not cover 1830-1880 eV')
+    with pytest.raises(ValueError, match='not on the ML grid'):
+        missing_reason(ML_GRID + 1.0, flat, (1820.0, 1890.0), True)

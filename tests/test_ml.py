@@ -130,16 +130,14 @@ def test_a_learning_curve_point_trains_on_fewer_rows_and_tests_on_the_same():
         check_config({'train_fraction': 0})
 
 
-def test_classifier_survives_a_validation_class_missing_from_its_fit_rows_and_stops_at_its_deadline():
+def test_classifier_survives_a_validation_class_missing_from_its_fit_rows():
     """A tiny dataset: the one validation row is of a class no fitting row has (a zero class weight; the
-    weighted loss would be 0/0). The classifier still trains and keeps a model; past its deadline it stops."""
+    weighted loss would be 0/0). The classifier still trains and keeps a model."""
     x = torch.randn(12, 256)
     n_o = np.array([0] * 6 + [4] * 5 + [2])
     model, result = coordination.train_classifier(x, n_o, np.arange(11), np.array([11]), epochs=5, patience=2, seed=0)
     assert np.isfinite(result['best_validation_loss']) and result['best_epoch'] >= 1
     assert coordination.class_probabilities(model, x).shape == (12, 5)
-    with pytest.raises(coordination.ClassifierInterrupted, match='time limit reached in the coordination classifier at epoch 1'):
-        coordination.train_classifier(x, n_o, np.arange(11), np.array([11]), epochs=5, patience=2, deadline=0.0)
 
 
 def test_classification_scores_of_known_probabilities():
@@ -225,12 +223,12 @@ def test_interrupted_study_resumes_to_the_same_result(monkeypatch):
     import time
     import types
 
-    from aiida_siox.ml import coordination, trainer
     from aiida_siox.ml import study as study_module
+    from aiida_siox.ml import trainer
 
     readings = itertools.count()
     clock = types.SimpleNamespace(time=lambda: 0.05 * next(readings), perf_counter=time.perf_counter)
-    for module in (study_module, trainer, coordination):
+    for module in (study_module, trainer):
         monkeypatch.setattr(module, 'time', clock)
     data = synthetic_dataset(200, 8, seed=5)
     reference, _, _ = Study(data, SMALL, log=lambda _: None).run()

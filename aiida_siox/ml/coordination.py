@@ -25,10 +25,6 @@ from .models import StackedMLP, stacked_model
 N_CLASSES = 5
 
 
-class ClassifierInterrupted(Exception):
-    """The time limit came while the classifier trained."""
-
-
 def class_labels(n_o: np.ndarray) -> np.ndarray:
     """Class of each Si: its number of O neighbours, 4 and above as 4."""
     return np.clip(np.asarray(n_o, int), 0, N_CLASSES - 1)
@@ -45,16 +41,13 @@ def train_classifier(
     learning_rate: float = 1e-3,
     batch_size: int = 128,
     seed: int = 0,
-    deadline: float | None = None,
 ) -> tuple[StackedMLP, dict]:
     """A coordination classifier trained on ``fit_rows``, the weights of its best validation epoch.
 
     The class weights balance the fitting loss; early stopping watches the *unweighted* validation
     cross-entropy, which stays finite when the validation rows hold a class the fitting rows lack.
     Without validation rows (tiny datasets), the last epoch is kept and ``patience`` is not used.
-
-    :param deadline: ``time.time()`` after which it stops with :class:`ClassifierInterrupted` (a study
-        runs the stage again from its start: it is short).
+    It has no time limit of its own: a study starts it only before its limit and lets it end (it is short).
     """
     if len(fit_rows) == 0:
         raise ValueError('no rows to fit the coordination classifier on')
@@ -74,8 +67,6 @@ def train_classifier(
     start = time.perf_counter()
     epoch = 0
     for epoch in range(1, epochs + 1):
-        if deadline is not None and time.time() > deadline:
-            raise ClassifierInterrupted(f'time limit reached in the coordination classifier at epoch {epoch}')
         model.train()
         order = fit[torch.randperm(len(fit), generator=generator).to(device)]
         for batch in order.split(batch_size):
