@@ -7,6 +7,7 @@ import pytest
 pytest_plugins = ['aiida.tools.pytest_fixtures']
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """Groups for ``pytest -n 2 --dist loadgroup`` (``make test``): one worker runs a whole module, so a
     module's fixtures (a pipeline run, a cluster profile) are made once; every test that needs the shared
