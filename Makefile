@@ -43,7 +43,7 @@ demo: system-deps venv
 	$(VENV)/bin/siox demo
 
 test: system-deps cluster-deps services venv
-	$(VENV)/bin/pytest -n 2 --dist loadgroup -v -ra --durations=15
+	$(VENV)/bin/pytest -v -ra --durations=15
 
 lint: venv
 	$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .

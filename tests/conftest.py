@@ -7,17 +7,6 @@ import pytest
 pytest_plugins = ['aiida.tools.pytest_fixtures']
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(config, items):
-    """Groups for ``pytest -n 2 --dist loadgroup`` (``make test``): one worker runs a whole module, so a
-    module's fixtures (a pipeline run, a cluster profile) are made once; every test that needs the shared
-    services (SLURM, sshd, RabbitMQ, PostgreSQL: some stop and start them) runs in one worker, in turn.
-    Each worker has its own temporary AiiDA profile (aiida's fixtures)."""
-    for item in items:
-        shared = item.get_closest_marker('slurm') or item.get_closest_marker('services')
-        item.add_marker(pytest.mark.xdist_group('services' if shared else item.module.__name__))
-
-
 @pytest.fixture(scope='session')
 def siox_setup(aiida_profile):
     """localhost computer, the six codes and the generated pseudopotential families (real ld1.x jobs)."""

@@ -38,9 +38,12 @@ def training_builder(code, dataset, config, max_iterations=10):
 
 @pytest.fixture(scope='module')
 def interrupted_training(siox_setup):
-    """A study that needs longer than its time budget: it checkpoints and the workchain continues it."""
+    """A study that needs longer than its time budget: it checkpoints and the workchain continues it.
+
+    Each job trains for 6 s after its imports, so every job makes progress; on a loaded machine it
+    takes more jobs (25 were too few beside a second test worker), hence the room in max_iterations."""
     dataset = dataset_node(160)
-    builder = training_builder(siox_setup['codes']['python'], dataset, {**CONFIG, 'max_seconds': 6}, max_iterations=25)
+    builder = training_builder(siox_setup['codes']['python'], dataset, {**CONFIG, 'max_seconds': 6}, max_iterations=60)
     results, node = run_get_node(builder)
     return dataset, results, node
 
