@@ -16,7 +16,7 @@ from aiida.common.links import LinkType
 from aiida.manage import get_manager
 
 from aiida_siox.analysis.rdf import coordination, coordination_label
-from aiida_siox.calculations.dataset import dataset_rows
+from aiida_siox.calculations.dataset import UUID_COLUMNS, dataset_rows
 from aiida_siox.graph import SUPERSEDED_BY
 
 #: Terms of a site's alignment as `siox provenance` prints them.
@@ -232,10 +232,13 @@ def dataset_row_spectrum(dataset: orm.ArrayData, row: int) -> orm.XyData:
     creator = dataset.creator
     if creator is None or creator.process_label != 'assemble_dataset':
         raise ProvenanceError(f'<{dataset.pk}> is not a dataset made by assemble_dataset')
-    rows = dataset_rows(dataset)
-    if not 0 <= row < len(rows):
-        raise ProvenanceError(f'row {row} is out of range: the dataset has {len(rows)} rows (0 to {len(rows) - 1})')
-    return orm.load_node(rows[row]['spectrum'])
+    if UUID_COLUMNS['spectrum'] in dataset.get_arraynames():  # one column, not every row's dict
+        uuids = [str(uuid) for uuid in dataset.get_array(UUID_COLUMNS['spectrum'])]
+    else:
+        uuids = [entry['spectrum'] for entry in dataset_rows(dataset)]
+    if not 0 <= row < len(uuids):
+        raise ProvenanceError(f'row {row} is out of range: the dataset has {len(uuids)} rows (0 to {len(uuids) - 1})')
+    return orm.load_node(uuids[row])
 
 
 def provenance_text(chain: dict) -> str:

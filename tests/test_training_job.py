@@ -8,7 +8,7 @@ from aiida import get_profile, orm
 from aiida.engine import run_get_node
 from click.testing import CliRunner
 
-from aiida_siox.calculations.training import DATASET_ARRAYS
+from aiida_siox.calculations.training import TRAINING_ARRAYS
 from aiida_siox.cli import predict_command
 from aiida_siox.ml.synthetic import synthetic_dataset
 from aiida_siox.workflows.training import TrainingWorkChain
@@ -21,7 +21,7 @@ CONFIG = {'charge_epochs': 60, 'rdf_epochs': 40, 'ensemble_size': 2, 'cv_folds':
 def dataset_node(n_rows: int, n_cells: int = 6) -> orm.ArrayData:
     node = orm.ArrayData()
     for name, values in synthetic_dataset(n_rows, n_cells, seed=11).items():
-        if name in DATASET_ARRAYS:
+        if name in TRAINING_ARRAYS:
             node.set_array(name, np.asarray(values))
     return node.store()
 

@@ -15,16 +15,18 @@ from aiida import orm
 from aiida.manage import get_manager
 
 
-def read_arrays(nodes: Sequence[orm.ArrayData], names: Sequence[str]) -> list[dict[str, np.ndarray]]:
-    """Per node, the arrays ``names`` (each must exist in every node), in the order of ``nodes``."""
+def read_arrays(nodes: Sequence[orm.ArrayData], names: Sequence[str], optional: Sequence[str] = ()) -> list[dict[str, np.ndarray]]:
+    """Per node, the arrays ``names`` (each must exist in every node) and those of ``optional`` that
+    the node has, in the order of ``nodes``."""
     keys: dict[tuple[int, str], str] = {}
     for index, node in enumerate(nodes):
         files = node.base.repository.metadata.get('o', {})
-        for name in names:
+        for name in (*names, *optional):
             entry = files.get(f'{name}.npy')
-            if entry is None:
+            if entry is None and name in names:
                 raise KeyError(f'{type(node).__name__}<{node.pk}> has no array `{name}`')
-            keys[(index, name)] = entry['k']
+            if entry is not None:
+                keys[(index, name)] = entry['k']
     repository = get_manager().get_profile_storage().get_repository()
     contents = {key: stream.read() for key, stream in repository.iter_object_streams(set(keys.values()))}
     result: list[dict[str, np.ndarray]] = [{} for _ in nodes]

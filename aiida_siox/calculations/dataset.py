@@ -143,11 +143,8 @@ def assemble_dataset(**kwargs: orm.ArrayData) -> dict[str, orm.Data]:
     """
     tables = [kwargs[key] for key in _structure_keys(kwargs)]
     missing = [item for table in tables for item in table.base.attributes.get('missing', [])]
-    with_source = [table for table in tables if 'source' in table.get_arraynames()]
-    contents = read_arrays(tables, TABLE_ARRAYS)
-    sources = dict(zip((table.uuid for table in with_source), read_arrays(with_source, ('source',)), strict=True))
-    for table, arrays in zip(tables, contents, strict=True):
-        arrays.update(sources.get(table.uuid, {}))
+    contents = read_arrays(tables, TABLE_ARRAYS, optional=('source',))
+    with_source = any('source' in arrays for arrays in contents)
     columns = [{**table_columns(arrays), 'spectra': arrays['spectra'], 'rdf': arrays['rdf']} for arrays in contents]
     n_rows = sum(len(column['charge']) for column in columns)
     if not n_rows:

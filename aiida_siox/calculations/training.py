@@ -21,7 +21,8 @@ import aiida_siox.ml
 from aiida_siox.ml import study_config
 
 ML_PACKAGE = Path(aiida_siox.ml.__file__).parent
-DATASET_ARRAYS = ('spectra', 'energy', 'charge', 'rdf', 'r', 'n_o', 'x', 'seed')
+#: The dataset arrays a training job copies into its input file (a subset of what assemble_dataset writes).
+TRAINING_ARRAYS = ('spectra', 'energy', 'charge', 'rdf', 'r', 'n_o', 'x', 'seed')
 OUTPUT_FILES = ('metrics.json', 'predictions.npz')
 #: The ensembles' files: written unless the setting ``save_models`` is false (a study run for its numbers alone).
 ENSEMBLE_MODEL_FILES = ('charge_model.pt', 'rdf_model.pt')
@@ -81,7 +82,7 @@ class TrainingCalculation(CalcJob):
         for script in sorted(ML_PACKAGE.glob('*.py')):
             folder.create_file_from_filelike(script.open('rb'), f'siox_ml/{script.name}', 'wb')
         buffer = io.BytesIO()
-        np.savez(buffer, **{name: self.inputs.dataset.get_array(name) for name in DATASET_ARRAYS})
+        np.savez(buffer, **{name: self.inputs.dataset.get_array(name) for name in TRAINING_ARRAYS})
         folder.create_file_from_filelike(io.BytesIO(buffer.getvalue()), 'dataset.npz', 'wb')
         config = self.inputs.config.get_dict()
         walltime = self.inputs.metadata.options.get('max_wallclock_seconds')
@@ -110,7 +111,7 @@ def _validate_dataset(value, _):
     """Every array the study reads, named when absent (x and seed make the cells of a split by cell)."""
     if value is None:
         return None
-    missing = [name for name in DATASET_ARRAYS if name not in value.get_arraynames()]
+    missing = [name for name in TRAINING_ARRAYS if name not in value.get_arraynames()]
     if missing:
         return f'the dataset lacks the arrays {", ".join(missing)} (expected those of assemble_dataset)'
     return None
