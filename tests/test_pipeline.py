@@ -279,3 +279,14 @@ def test_demo_end_members_show_the_si0_to_si4_edge_shift(demo_end_members, tmp_p
     assert all(stage.finished and stage.failed == 0 and stage.wall_seconds > 0 for stage in stages.values())
     assert remaining_seconds(list(stages.values())) == 0.0
     assert [row['stage'] for row in summary['stages']] == list(stages) and '## Wall time per stage' in report
+
+
+def test_the_demos_progress_view_of_a_finished_pipeline_is_one_line_and_returns(demo_end_members):
+    """`siox demo` follows its pipeline with `follow`; outside a terminal it prints a line per change."""
+    from aiida_siox.cli.demo import follow
+
+    _, node = demo_end_members
+    lines: list[str] = []
+    follow(node, lines.append, interval=3600.0)  # a terminated node: no wait at all
+    assert len(lines) == 1, lines
+    assert lines[0].endswith('calibration 1/1; melt-quench 2/2; XANES sites 4/4; Bader 2/2; dataset 1/1'), lines[0]

@@ -7,8 +7,8 @@ limit (``max_seconds``) comes the stage in progress is saved mid-way too. Runnin
 with that checkpoint continues where it stopped and gives the same numbers as an uninterrupted
 run (on CPU, where torch is deterministic).
 
-Paper mode (:mod:`aiida_siox.ml.paper_mode`) does what the paper did, beside our ensemble. The
-settings and their checks: :mod:`aiida_siox.ml.study_config`.
+Paper mode (:mod:`aiida_siox.ml.paper_mode`) does what the paper did, beside our ensemble; the
+coordination classifier is :mod:`aiida_siox.ml.coordination_stage`. The settings and their checks: :mod:`aiida_siox.ml.study_config`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ import torch
 
 from . import coordination, evaluation
 from .baseline import DESCRIPTORS, LinearBaseline, spectrum_descriptors
+from .coordination_stage import CoordinationStage
 from .domain import training_domain
+from .errors import StudyInterrupted
 from .grid import ML_GRID
 from .inputs import broaden_spectra, normalisation_scale, normalise
 from .models import StackedMLP, pick_device, stacked_model
@@ -32,10 +34,6 @@ from .study_config import TARGETS, check_config, member_splits, train_settings
 from .trainer import StackedTrainer, TrainSettings, predict
 
 MODEL_FORMAT = 'siox-model-1'
-
-
-class StudyInterrupted(Exception):
-    """The time limit came: the checkpoint holds everything needed to continue."""
 
 
 @dataclass
@@ -53,7 +51,7 @@ class StudyState:
         return cls(completed=data['completed'], current=data['current'])
 
 
-class Study(PaperMode):
+class Study(PaperMode, CoordinationStage):
     """One dataset, one configuration: the stages and their results."""
 
     def __init__(self, data: dict, config: dict, log: Callable[[str], None] = print, state: StudyState | None = None):
@@ -249,49 +247,6 @@ class Study(PaperMode):
         ordered = np.sort(site_rmse[test])
         section['per_site_rmse_test'] = {'best': float(ordered[0]), 'median': float(np.median(ordered)), 'worst': float(ordered[-1])}
         return section, site_rmse
-
-    def coordination(self) -> tuple[dict, np.ndarray, dict]:
-        """Beyond the paper: P(n_O = 0..4) per site from the spectrum; (metrics, (N, 5) probabilities, model file)."""
-        if 'coordination' not in self.state.completed:
-            fits, validations = member_splits(self.train_rows, 1, float(self.config['validation_fraction']), int(self.config['seed']))
-            # A short stage: it starts only before the time limit and then runs to its end, so a resumed
-            # study always gets past it (stopped half-way it would start over, again and again).
-            if self.deadline is not None and time.time() > self.deadline:
-                raise StudyInterrupted('time limit reached before the coordination classifier')
-            model, result = self._train_classifier(fits[0], validations[0])
-            result['model_state'] = {key: value.cpu() for key, value in model.state_dict().items()}
-            result['model_shape'] = model.shape
-            self.state.completed['coordination'] = result
-        result = self.state.completed['coordination']
-        return self._coordination_section(result)
-
-    def _train_classifier(self, fit_rows: np.ndarray, validation_rows: np.ndarray) -> tuple[StackedMLP, dict]:
-        return coordination.train_classifier(
-            self.inputs,
-            self.n_o,
-            fit_rows,
-            validation_rows,
-            epochs=int(self.config['coordination_epochs']),
-            patience=int(self.config['patience']),
-            learning_rate=float(self.config['learning_rate']),
-            batch_size=int(self.config['batch_size']),
-            seed=int(self.config['seed']) + 29,
-        )
-
-    def _coordination_section(self, result: dict) -> tuple[dict, np.ndarray, dict]:
-        probabilities = coordination.class_probabilities(self.model_from(result), self.inputs)
-        section = {
-            'classes': [f'Si{k}+' for k in range(coordination.N_CLASSES)],
-            'epochs_run': result['epochs_run'],
-            'best_epoch': result['best_epoch'],
-            'seconds': result['seconds'],
-            'train': coordination.classification_scores(self.n_o[self.train_rows], probabilities[self.train_rows]),
-            'test': coordination.classification_scores(self.n_o[self.test_rows], probabilities[self.test_rows]),
-        }
-        content = self.model_file('coordination', result, {'test': {'rmse': None}})
-        content['classes'] = section['classes']
-        content['test_accuracy'] = section['test']['accuracy']
-        return section, probabilities, content
 
     def baseline(self) -> tuple[dict, np.ndarray]:
         features = spectrum_descriptors(self.energy, self.spectra)
