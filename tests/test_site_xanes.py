@@ -62,6 +62,41 @@ def test_throttle_one_site_at_a_time(quartz_with_failed_site):
         assert later.ctime >= earlier.mtime, f'<{later.pk}> started before <{earlier.pk}> ended'
 
 
+def test_rerun_failed_options_become_the_reruns_site_overrides_and_throttle(quartz_with_failed_site, aiida_profile, monkeypatch):
+    """`siox rerun-failed --walltime --mixing-beta --max-concurrent-sites`: what it submits, and the link it records.
+
+    The test profile has no broker, so the builder is caught where `submit` would send it to the
+    daemon (the daemon's own submission is aiida's); the rerun itself runs in the next test.
+    """
+    from aiida_siox.cli import siox
+    from aiida_siox.graph import RERUN_BY, RERUN_OF
+
+    _, node = quartz_with_failed_site
+    submitted = []
+
+    def catch(builder):
+        submitted.append(builder)
+        return orm.WorkflowNode().store()
+
+    monkeypatch.setattr('aiida.engine.submit', catch)
+    options = ['--walltime', '7200', '--mixing-beta', '0.2', '--max-concurrent-sites', '2']
+    try:
+        result = CliRunner().invoke(siox, ['rerun-failed', str(node.pk), *options, '-p', aiida_profile.name])
+        assert result.exit_code == 0, result.output
+        assert len(submitted) == 1 and f'reruns sites [1] of <{node.pk}>' in result.output
+        builder = submitted[0]
+        assert builder.site_overrides.get_dict() == {
+            '1': {'scf_parameters': {'ELECTRONS': {'mixing_beta': 0.2}}, 'options': {'max_wallclock_seconds': 7200}}
+        }  # only the failed site, and its old "too few bands" override replaced
+        assert builder.max_concurrent_sites.value == 2 and builder.ground_state.uuid == node.outputs.ground_state.uuid
+        assert sorted(builder.previous.raw_spectra) == ['site_0', 'site_2']
+        new = orm.load_node(node.base.extras.get(RERUN_BY))
+        assert new.base.extras.get(RERUN_OF) == node.uuid
+    finally:  # the caught rerun never ran: the next test reruns this node for real
+        if RERUN_BY in node.base.extras.keys():
+            node.base.extras.delete(RERUN_BY)
+
+
 def test_rerun_failed_computes_only_the_failed_site(quartz_with_failed_site, aiida_profile):
     from aiida_siox.cli import siox
 
