@@ -34,3 +34,18 @@ def process_reports_reach_the_database():
         log.CLI_ACTIVE = False
         log.CLI_LOG_LEVEL = None
         log.configure_logging(with_orm=True)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def sqlite_write_ahead_log(aiida_profile):
+    """The test profile's SQLite file in WAL mode, as `siox setup` leaves the embedded profile's."""
+    from aiida.manage import get_manager
+
+    from aiida_siox.setup.sqlite_journal import use_write_ahead_log
+
+    storage = get_manager().get_profile_storage()
+    if aiida_profile.storage_backend != 'core.sqlite_dos':
+        return
+    storage.get_session().commit()  # no read transaction of this process may hold the file while its mode changes
+    mode, why = use_write_ahead_log(storage.filepath_database)
+    assert mode == 'wal', why

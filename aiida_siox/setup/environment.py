@@ -131,6 +131,14 @@ def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool,
             run_verdi(*broker_arguments(config['rabbitmq'], name))
         echo(f'  profile {name}: created ({config["storage"]} + {config["broker"]})')
         reset_config()  # the config file changed on disk under this process
+    profile = get_config().get_profile(name)
+    if profile.storage_backend == 'core.sqlite_dos':  # before this process opens the database
+        from aiida.storage.sqlite_dos.backend import FILENAME_DATABASE
+
+        from aiida_siox.setup.sqlite_journal import use_write_ahead_log
+
+        mode, why = use_write_ahead_log(pathlib.Path(profile.storage_config['filepath']) / FILENAME_DATABASE)
+        echo(f'  profile {name}: SQLite journal {mode} ({why})')
     load_profile(name, allow_switch=True)
     return name
 
