@@ -59,7 +59,8 @@ def test_killed_daemon_resumes_without_losing_or_repeating_work(embedded_profile
     import json
 
     name, sh, tmp_path = embedded_profile
-    sh(BIN / 'siox', 'setup', '--profile', name)
+    setup = sh(BIN / 'siox', 'setup', '--profile', name).stdout
+    assert 'SQLite journal wal (write-ahead log)' in setup, setup  # the kill below lands on a live write-ahead log
     sh(BIN / 'verdi', '-p', name, 'daemon', 'start', '1')
     (tmp_path / 'submit.py').write_text(SUBMIT)
     (tmp_path / 'progress.py').write_text(PROGRESS)
