@@ -61,3 +61,9 @@ def test_the_test_profile_runs_on_the_write_ahead_log_as_a_set_up_profile_does(a
     from aiida.manage import get_manager
 
     assert journal_mode(get_manager().get_profile_storage().filepath_database) == 'wal'
+
+
+def test_a_missing_database_is_named_and_not_created(tmp_path):
+    with pytest.raises(FileNotFoundError, match='no SQLite database at'):
+        use_write_ahead_log(tmp_path / 'database.sqlite')
+    assert not (tmp_path / 'database.sqlite').exists()

@@ -46,6 +46,8 @@ def use_write_ahead_log(database: pathlib.Path, timeout: float = 10.0) -> tuple[
     Idempotent. Refuses on a network filesystem; a database locked by a running daemon for longer
     than ``timeout`` seconds keeps its mode (the reason says so: run it again with the daemon stopped).
     """
+    if not database.is_file():  # sqlite3 would create an empty database in its place
+        raise FileNotFoundError(f'no SQLite database at {database}')
     kind = filesystem_type(database)
     if kind in NETWORK_FILESYSTEMS:
         return 'delete', f'kept the rollback journal: the database is on {kind}, where WAL is not safe'
