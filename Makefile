@@ -3,9 +3,10 @@
 VENV ?= .venv
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-# graphviz: `siox provenance --graph` draws the provenance with its `dot`
-DEBIAN_PACKAGES := quantum-espresso lammps lammps-data openmpi-bin python3-venv graphviz
-EXECUTABLES := pw.x xspectra.x pp.x ld1.x lmp mpirun dot
+# graphviz: `siox provenance --graph` draws the provenance with its `dot`; rsync: `siox backup`
+# (aiida's `verdi storage backup` copies with it)
+DEBIAN_PACKAGES := quantum-espresso lammps lammps-data openmpi-bin python3-venv graphviz rsync
+EXECUTABLES := pw.x xspectra.x pp.x ld1.x lmp mpirun dot rsync
 
 # The test suite's SLURM group also needs a single-node cluster (setup_profiles/cluster.sh starts it).
 CLUSTER_PACKAGES := slurm-wlm munge openssh-server

@@ -238,6 +238,8 @@ def dataset_row_spectrum(dataset: orm.ArrayData, row: int) -> orm.XyData:
         uuids = [entry['spectrum'] for entry in dataset_rows(dataset)]
     if not 0 <= row < len(uuids):
         raise ProvenanceError(f'row {row} is out of range: the dataset has {len(uuids)} rows (0 to {len(uuids) - 1})')
+    if not uuids[row]:
+        raise ProvenanceError(f'row {row} of <{dataset.pk}> names no spectrum node')
     return orm.load_node(uuids[row])
 
 

@@ -287,6 +287,6 @@ def test_the_demos_progress_view_of_a_finished_pipeline_is_one_line_and_returns(
 
     _, node = demo_end_members
     lines: list[str] = []
-    follow(node, lines.append, interval=3600.0)  # a terminated node: no wait at all
+    follow(node, lines.append, interval=3600.0, terminal=False)  # a terminated node: no wait at all
     assert len(lines) == 1, lines
     assert lines[0].endswith('calibration 1/1; melt-quench 2/2; XANES sites 4/4; Bader 2/2; dataset 1/1'), lines[0]

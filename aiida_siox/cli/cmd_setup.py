@@ -1,4 +1,4 @@
-"""``siox setup``, ``siox check cluster``, ``siox recover`` and ``siox demo``: what the pipeline runs on."""
+"""``siox setup``, ``siox check cluster``, ``siox recover``, ``siox backup`` and ``siox demo``: what the pipeline runs on."""
 
 from __future__ import annotations
 
@@ -120,6 +120,35 @@ def recover_command(context, workers):
     from aiida_siox.setup.daemon_recovery import recover_daemon
 
     recover_daemon(context.obj.profile.name, workers, click.echo)
+
+
+@siox.command('backup')
+@click.argument('destination', type=click.Path(path_type=pathlib.Path, file_okay=False))
+@PROFILE
+@click.option('--keep', type=click.IntRange(min=1), default=1, show_default=True, help='Backups to keep in DESTINATION.')
+@click.pass_context
+@exits_on(RuntimeError, FileNotFoundError)
+def backup_command(context, destination, keep):
+    """Back up the profile to DESTINATION (`verdi storage backup`), complete also on the embedded profile.
+
+    The embedded profile's SQLite file runs on a write-ahead log, which `verdi storage backup` does
+    not copy: this folds the log into the file first, and refuses while the daemon runs.
+    """
+    from aiida.manage import get_manager
+
+    from aiida_siox.setup.daemon_recovery import daemon_is_alive
+    from aiida_siox.setup.sqlite_journal import checkpoint
+
+    profile = context.obj.profile
+    if daemon_is_alive(profile.name):
+        raise RuntimeError(f'the daemon of {profile.name} is running: stop it first (`verdi -p {profile.name} daemon stop`)')
+    storage = get_manager().get_profile_storage()
+    if profile.storage_backend == 'core.sqlite_dos':
+        storage.get_session().commit()  # this process holds no read transaction while the log is folded in
+        checkpoint(storage.filepath_database)
+        click.echo(f'Write-ahead log of {profile.name} folded into {storage.filepath_database.name}')
+    storage.backup(str(destination), keep=keep)
+    click.secho(f'Backup of {profile.name} written to {destination}', fg='green')
 
 
 @siox.command('demo')

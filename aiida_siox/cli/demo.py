@@ -31,15 +31,15 @@ def refresh_view() -> None:
     get_manager().get_profile_storage().get_session().commit()
 
 
-def follow(node, echo: Callable[[str], None], interval: float = 3.0) -> float:
+def follow(node, echo: Callable[[str], None], interval: float = 3.0, terminal: bool | None = None) -> float:
     """Show the pipeline's stages until ``node`` terminates: a live table on a terminal, a line per change
-    otherwise (logs, CI). Returns the elapsed seconds."""
+    otherwise (logs, CI). ``terminal``: force either view (default: detected). Returns the elapsed seconds."""
     from rich.console import Console
     from rich.live import Live
 
     from aiida_siox.progress import format_seconds, pipeline_stages, remaining_seconds, stage_table, summary_line
 
-    console = Console()
+    console = Console(force_terminal=terminal)
     start = time.monotonic()
 
     def title(stages) -> str:

@@ -137,7 +137,10 @@ def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool,
 
         from aiida_siox.setup.sqlite_journal import use_write_ahead_log
 
-        mode, why = use_write_ahead_log(pathlib.Path(profile.storage_config['filepath']) / FILENAME_DATABASE)
+        try:
+            mode, why = use_write_ahead_log(pathlib.Path(profile.storage_config['filepath']) / FILENAME_DATABASE)
+        except FileNotFoundError as error:
+            raise SetupError(f'profile {name}: {error} (its storage folder was moved or deleted)') from error
         echo(f'  profile {name}: SQLite journal {mode} ({why})')
     load_profile(name, allow_switch=True)
     return name

@@ -18,11 +18,22 @@ import pathlib
 import sqlite3
 
 #: Filesystems on which SQLite's WAL index (a memory-mapped ``-shm`` file) is not shared reliably.
-NETWORK_FILESYSTEMS = frozenset({'nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'lustre', 'gpfs', 'beegfs', 'fuse.sshfs', 'ceph', '9p'})
+NETWORK_FILESYSTEMS = frozenset(
+    {'nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'lustre', 'gpfs', 'beegfs', 'ceph', 'afs', 'glusterfs', '9p'}
+    | {'fuse.sshfs', 'fuse.glusterfs', 'fuse.ceph-fuse'}
+)
+
+
+def _unescape(field: str) -> str:
+    """A path of ``/proc/mounts``, whose space, tab, newline and backslash are written as octal escapes."""
+    for escape, character in (('\\040', ' '), ('\\011', '\t'), ('\\012', '\n'), ('\\134', '\\')):
+        field = field.replace(escape, character)
+    return field
 
 
 def filesystem_type(path: pathlib.Path, mounts: str | None = None) -> str:
-    """The type of the filesystem that holds ``path`` (the longest mount point above it in ``/proc/mounts``)."""
+    """The type of the filesystem that holds ``path``: the deepest mount point above it in ``/proc/mounts``,
+    and of two mounts on the same point the later one (it hides the first)."""
     if mounts is None:
         try:
             mounts = pathlib.Path('/proc/mounts').read_text()
@@ -34,28 +45,49 @@ def filesystem_type(path: pathlib.Path, mounts: str | None = None) -> str:
         fields = line.split()
         if len(fields) < 3:
             continue
-        point = pathlib.Path(fields[1].replace('\\040', ' '))
-        if (resolved == point or point in resolved.parents) and len(point.parts) > best:
+        point = pathlib.Path(_unescape(fields[1]))
+        if (resolved == point or point in resolved.parents) and len(point.parts) >= best:
             best, kind = len(point.parts), fields[2]
     return kind
 
 
-def use_write_ahead_log(database: pathlib.Path, timeout: float = 10.0) -> tuple[str, str]:
-    """Switch the SQLite file ``database`` to WAL where it is safe; return (journal mode now, why).
-
-    Idempotent. Refuses on a network filesystem; a database locked by a running daemon for longer
-    than ``timeout`` seconds keeps its mode (the reason says so: run it again with the daemon stopped).
-    """
+def _connect(database: pathlib.Path, timeout: float) -> sqlite3.Connection:
     if not database.is_file():  # sqlite3 would create an empty database in its place
         raise FileNotFoundError(f'no SQLite database at {database}')
+    return sqlite3.connect(database, timeout=timeout)
+
+
+def use_write_ahead_log(database: pathlib.Path, timeout: float = 10.0) -> tuple[str, str]:
+    """Switch the SQLite file ``database`` to WAL where it is safe; return (its journal mode now, why).
+
+    Idempotent. On a network filesystem the file gets (or keeps) the rollback journal. A database
+    that another process holds in a transaction for longer than ``timeout`` seconds keeps its mode,
+    and the reason says so (run it again with the daemon stopped).
+    """
     kind = filesystem_type(database)
-    if kind in NETWORK_FILESYSTEMS:
-        return 'delete', f'kept the rollback journal: the database is on {kind}, where WAL is not safe'
-    connection = sqlite3.connect(database, timeout=timeout)
+    wanted = 'DELETE' if kind in NETWORK_FILESYSTEMS else 'WAL'
+    connection = _connect(database, timeout)
     try:
-        mode = connection.execute('PRAGMA journal_mode=WAL').fetchone()[0].lower()
-    except sqlite3.OperationalError as error:  # locked by another process for the whole timeout
-        return 'unchanged', f'could not switch to WAL ({error}): run `siox setup` again with the daemon stopped'
+        try:
+            mode = connection.execute(f'PRAGMA journal_mode={wanted}').fetchone()[0].lower()
+        except sqlite3.OperationalError as error:  # locked by another process for the whole timeout
+            mode = connection.execute('PRAGMA journal_mode').fetchone()[0].lower()
+            return mode, f'could not switch to {wanted} ({error}): run `siox setup` again with the daemon stopped'
     finally:
         connection.close()
+    if wanted == 'DELETE':
+        return mode, f'rollback journal: the database is on {kind}, where WAL is not safe'
     return mode, 'write-ahead log' if mode == 'wal' else f'SQLite kept journal mode {mode}'
+
+
+def checkpoint(database: pathlib.Path, timeout: float = 10.0) -> None:
+    """Fold the write-ahead log back into the database file and empty it, so that a copy of the file
+    alone (``verdi storage backup`` copies only that) holds every commit. Raises RuntimeError when a
+    process still reads or writes the database, so the log could not be folded in completely."""
+    connection = _connect(database, timeout)
+    try:
+        busy, _, _ = connection.execute('PRAGMA wal_checkpoint(TRUNCATE)').fetchone()
+    finally:
+        connection.close()
+    if busy:
+        raise RuntimeError(f'{database} is in use by another process: stop it (`verdi daemon stop`) and try again')
