@@ -223,12 +223,12 @@ def test_interrupted_study_resumes_to_the_same_result(monkeypatch):
     import time
     import types
 
-    from aiida_siox.ml import coordination_stage, trainer
     from aiida_siox.ml import study as study_module
+    from aiida_siox.ml import trainer
 
     readings = itertools.count()
     clock = types.SimpleNamespace(time=lambda: 0.05 * next(readings), perf_counter=time.perf_counter)
-    for module in (study_module, trainer, coordination_stage):  # every module that reads the time limit's clock
+    for module in (study_module, trainer):
         monkeypatch.setattr(module, 'time', clock)
     data = synthetic_dataset(200, 8, seed=5)
     reference, _, _ = Study(data, SMALL, log=lambda _: None).run()

@@ -7,8 +7,6 @@ beside the valence models. The network and its scores: :mod:`aiida_siox.ml.coord
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from . import coordination
@@ -26,7 +24,7 @@ class CoordinationStage:
             fits, validations = member_splits(self.train_rows, 1, float(self.config['validation_fraction']), int(self.config['seed']))
             # A short stage: it starts only before the time limit and then runs to its end, so a resumed
             # study always gets past it (stopped half-way it would start over, again and again).
-            if self.deadline is not None and time.time() > self.deadline:
+            if self.past_deadline():
                 raise StudyInterrupted('time limit reached before the coordination classifier')
             model, result = self._train_classifier(fits[0], validations[0])
             result['model_state'] = {key: value.cpu() for key, value in model.state_dict().items()}

@@ -102,6 +102,10 @@ class Study(PaperMode, CoordinationStage):
 
     # -- stages ---------------------------------------------------------------------------------
 
+    def past_deadline(self) -> bool:
+        """Whether the time limit has come (the one clock of the study's own checks; trainers get ``deadline``)."""
+        return self.deadline is not None and time.time() > self.deadline
+
     def _stage(self, name: str, trainer_factory: Callable[[], StackedTrainer]) -> dict:
         if name in self.state.completed:
             return self.state.completed[name]
