@@ -43,9 +43,9 @@ def sqlite_write_ahead_log(aiida_profile):
 
     from aiida_siox.setup.sqlite_journal import use_write_ahead_log
 
-    storage = get_manager().get_profile_storage()
     if aiida_profile.storage_backend != 'core.sqlite_dos':
         return
+    storage = get_manager().get_profile_storage()
     storage.get_session().commit()  # no read transaction of this process may hold the file while its mode changes
     mode, why = use_write_ahead_log(storage.filepath_database)
     assert mode == 'wal', why
