@@ -11,8 +11,9 @@ only the chunks that are missing (nothing in an archive is recomputed: it is ski
     .venv/bin/python reference_study/study.py finish [--partial]
 
 ``finish`` assembles one dataset from every chunk's finished structures (``assemble_dataset``), trains
-on it (``TrainingWorkChain``, protocol ``reference``), and writes ``dataset.npz``, ``models/`` and
-``metrics.json`` here, and ``archives/final.aiida`` (the training with its whole provenance).
+on it (``TrainingWorkChain``, protocol ``reference``), and writes ``dataset.npz``, ``predictions.npz``,
+``metrics.json`` and ``cells.json`` here, and ``archives/final.aiida``: the trainings with their whole
+provenance, and so the model files (once: ``metrics.json`` gives their UUIDs).
 
 The profile (``--profile``, default ``siox-reference``) is made when absent, as ``siox setup`` does:
 embedded (SQLite + ZeroMQ), localhost codes, pseudopotential families. Archived pseudopotential
@@ -168,9 +169,6 @@ def run_chunk(chunk: str, codes: dict, echo: Callable[[str], None] = print) -> o
     return node
 
 
-MODELS = STUDY / 'models'
-
-
 def finished_structures(partial: bool = False) -> list[orm.WorkflowNode]:
     """Every finished SiOxStructureWorkChain of the composition chunks, in chunk order."""
     from aiida.common.links import LinkType
@@ -202,8 +200,9 @@ TRAININGS = {
             'windows': False,
             'cv_folds': 0,
             'coordination': False,
+            'save_models': False,  # a point of the curve is its metrics; its ~20 MB of networks stay out of the archive
         }
-        for fraction in (0.1, 0.25, 0.5)
+        for fraction in (0.1, 0.25, 0.5, 1.0)
     },
 }
 
@@ -328,15 +327,11 @@ def finish(codes: dict, partial: bool, echo: Callable[[str], None] = print) -> N
     n_rows = export_dataset(dataset.uuid, STUDY / 'dataset.npz')
     echo(f'  wrote reference_study/dataset.npz ({n_rows} rows)')
     shipped = trainings[FINAL]
-    MODELS.mkdir(exist_ok=True)
-    for label in shipped.outputs:
-        if label.endswith('_model'):
-            node = shipped.outputs[label]
-            (MODELS / f'{label}.pt').write_bytes(node.get_content(mode='rb'))
-            echo(f'  wrote reference_study/models/{label}.pt (SinglefileData {node.uuid})')
     predictions = shipped.outputs.predictions
     np.savez_compressed(STUDY / 'predictions.npz', **{name: predictions.get_array(name) for name in predictions.get_arraynames()})
     metrics = {name: {'uuid': node.uuid, **node.outputs.metrics.get_dict()} for name, node in trainings.items()}
+    # The model files ship once, inside archives/final.aiida (as the training's outputs): their UUIDs are here.
+    metrics[FINAL]['models'] = {label: shipped.outputs[label].uuid for label in shipped.outputs if label.endswith('_model')}
     chunks = {chunk: chunk_node(chunk) for chunk in CHUNKS}
     summary = {
         'chunk_wall_seconds': {chunk: node.base.extras.get('siox_reference_wall_s', None) for chunk, node in chunks.items() if node},

@@ -321,6 +321,39 @@ def test_train_job_keeps_only_the_model_files_asked_for(tmp_path, monkeypatch):
         check_config({'window_models': ['valence']})
 
 
+def test_half_precision_models_are_half_the_size_and_every_number_is_theirs(tmp_path, monkeypatch):
+    """model_precision 'float16' (the reference study's shipped model): each file holds float16 weights, is about
+    half the float32 file, and the predictions and test RMSE the job stores are those of exactly these weights."""
+    from aiida_siox.ml import train_job
+
+    monkeypatch.chdir(tmp_path)
+    data = synthetic_dataset(60, 4, seed=8)
+    np.savez('dataset.npz', **data)
+    small = {**SMALL, 'charge_epochs': 5, 'rdf_epochs': 3, 'coordination_epochs': 3, 'cv_folds': 0, 'split': 'site', 'windows': False}
+    sizes = {}
+    for precision in ('float32', 'float16'):
+        (tmp_path / 'config.json').write_text(json.dumps({**small, 'model_precision': precision}))
+        assert train_job.main('dataset.npz', 'config.json') == 0
+        sizes[precision] = {name: (tmp_path / f'{name}_model.pt').stat().st_size for name in ('charge', 'rdf', 'coordination')}
+    for name, size in sizes['float16'].items():
+        assert size < 0.6 * sizes['float32'][name], (name, sizes)
+    content = (tmp_path / 'charge_model.pt').read_bytes()
+    stored = torch.load(io.BytesIO(content), weights_only=True)['state_dict']
+    assert {tensor.dtype for tensor in stored.values()} == {torch.float16}
+    model, _ = load_model(content)
+    assert {p.dtype for p in model.parameters()} == {torch.float32}  # computed in float32 from the rounded weights
+    predictions = np.load(tmp_path / 'predictions.npz')
+    with torch.no_grad():
+        scaled = inputs.normalise(data['spectra'], 'global', load_model(content)[1]['scale'])
+        mean = model(torch.from_numpy(scaled.astype(np.float32)))[:, :, 0].mean(0).numpy()
+    np.testing.assert_allclose(mean, predictions['charge_mean'], atol=1e-5)
+    metrics = json.loads((tmp_path / 'metrics.json').read_text())
+    test = predictions['is_test']
+    assert metrics['charge']['test']['rmse'] == pytest.approx(float(np.sqrt(np.mean((mean[test] - data['charge'][test]) ** 2))), abs=1e-5)
+    with pytest.raises(ValueError, match='model_precision must be one of float32, float16'):
+        check_config({'model_precision': 'bfloat16'})
+
+
 def test_spectrum_files(tmp_path):
     good = tmp_path / 'quartz.csv'
     good.write_text('energy,mu\n' + '\n'.join(f'{e},{np.exp(-((e - 1846) ** 2))}' for e in np.linspace(1825, 1885, 121)))

@@ -23,7 +23,7 @@ from aiida_siox.ml import study_config
 ML_PACKAGE = Path(aiida_siox.ml.__file__).parent
 #: The dataset arrays a training job copies into its input file (a subset of what assemble_dataset writes).
 TRAINING_ARRAYS = ('spectra', 'energy', 'charge', 'rdf', 'r', 'n_o', 'x', 'seed')
-OUTPUT_FILES = ('metrics.json', 'predictions.npz')
+METRICS_FILE, PREDICTIONS_FILE = 'metrics.json', 'predictions.npz'
 #: The ensembles' files: written unless the setting ``save_models`` is false (a study run for its numbers alone).
 ENSEMBLE_MODEL_FILES = ('charge_model.pt', 'rdf_model.pt')
 #: Written only in paper mode (config ``paper_mode``): the single networks of the paper's protocol.
@@ -101,9 +101,10 @@ class TrainingCalculation(CalcJob):
         calcinfo.codes_info = [codeinfo]
         calcinfo.provenance_exclude_list = ['dataset.npz', 'checkpoint.pt']  # already nodes in the graph
         model_files = (*ENSEMBLE_MODEL_FILES, *PAPER_MODEL_FILES, *WINDOW_MODEL_FILES, *COORDINATION_MODEL_FILES)
-        calcinfo.retrieve_list = [codeinfo.stdout_name, *OUTPUT_FILES, *model_files, *PLOTS, 'error.txt']
-        # the parser makes the checkpoint a node when the study was interrupted: not kept a second time in `retrieved`
-        calcinfo.retrieve_temporary_list = ['checkpoint.pt']
+        calcinfo.retrieve_list = [codeinfo.stdout_name, METRICS_FILE, *model_files, *PLOTS, 'error.txt']
+        # the parser makes these nodes (the predictions' arrays; the checkpoint of an interrupted study): not kept a
+        # second time in `retrieved` (the predictions of a 360-row study are ~1 MB per training in an archive)
+        calcinfo.retrieve_temporary_list = [PREDICTIONS_FILE, 'checkpoint.pt']
         return calcinfo
 
 

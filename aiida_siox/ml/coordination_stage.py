@@ -27,7 +27,7 @@ class CoordinationStage:
             if self.past_deadline():
                 raise StudyInterrupted('time limit reached before the coordination classifier')
             model, result = self._train_classifier(fits[0], validations[0])
-            result['model_state'] = {key: value.cpu() for key, value in model.state_dict().items()}
+            result['model_state'] = self.kept_weights(model)
             result['model_shape'] = model.shape
             self.state.completed['coordination'] = result
         result = self.state.completed['coordination']

@@ -118,7 +118,7 @@ class Study(PaperMode, CoordinationStage):
             raise StudyInterrupted(f'time limit reached in stage {name} at epoch {trainer.epoch}')
         model = trainer.best_model()
         result = {
-            'model_state': {key: value.cpu() for key, value in model.state_dict().items()},
+            'model_state': self.kept_weights(model),
             'model_shape': model.shape,
             'best_loss': trainer.best_loss.cpu().tolist(),
             'best_epoch': trainer.best_epoch.cpu().tolist(),
@@ -141,6 +141,13 @@ class Study(PaperMode, CoordinationStage):
             return StackedTrainer(model, inputs, self.targets[target], fits, validations, settings, masks, self.log, name)
 
         return make
+
+    def kept_weights(self, model: StackedMLP) -> dict[str, torch.Tensor]:
+        """The weights a stage keeps, on the CPU: rounded to float16 with ``model_precision`` 'float16' (every
+        prediction is then made by :meth:`model_from` with exactly the weights a model file holds)."""
+        dtype = getattr(torch, self.config['model_precision'])
+        weights = model.state_dict().items()
+        return {key: value.detach().to('cpu', dtype) if value.is_floating_point() else value.cpu() for key, value in weights}
 
     def model_from(self, result: dict):
         model = StackedMLP(**result['model_shape'])

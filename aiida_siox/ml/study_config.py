@@ -35,6 +35,9 @@ DEFAULTS = {
     'windows': True,
     'save_models': True,  # false: the job writes metrics and predictions only (no model files)
     'window_models': ['charge', 'rdf'],  # targets whose sub-window networks are saved (an RDF set is ~30 MB)
+    # 'float16': each network's weights are rounded to half precision when its stage ends, and every metric and
+    # prediction after that is of the rounded weights: model files half the size (a shipped model in git)
+    'model_precision': 'float32',
     'coordination': True,  # also a classifier of the Si coordination class (n_O = 0-4) from the spectrum
     'coordination_epochs': 300,
     'device': 'auto',
@@ -47,6 +50,7 @@ DEFAULTS = {
     'paper_rdf_max_epochs': 1500,
 }
 TARGETS = ('charge', 'rdf')
+MODEL_PRECISIONS = ('float32', 'float16')
 
 
 def check_config(config: dict) -> dict:
@@ -68,6 +72,8 @@ def check_config(config: dict) -> dict:
         raise ValueError(f'resolution_ev must be 0 (off) or positive, got {config["resolution_ev"]}')
     if not isinstance(config['window_models'], list | tuple) or not set(config['window_models']) <= set(TARGETS):
         raise ValueError(f'window_models must be a list of {", ".join(TARGETS)}, got {config["window_models"]!r}')
+    if config['model_precision'] not in MODEL_PRECISIONS:
+        raise ValueError(f'model_precision must be one of {", ".join(MODEL_PRECISIONS)}, got {config["model_precision"]!r}')
     if not isinstance(config['save_models'], bool):
         raise ValueError(f'save_models must be true or false, got {config["save_models"]!r}')
     _check_paper_config(config)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import pathlib
 
@@ -13,8 +12,9 @@ from aiida.parsers import Parser
 from aiida_siox.calculations.training import (
     COORDINATION_MODEL_FILES,
     ENSEMBLE_MODEL_FILES,
-    OUTPUT_FILES,
+    METRICS_FILE,
     PAPER_MODEL_FILES,
+    PREDICTIONS_FILE,
     WINDOW_MODEL_FILES,
 )
 
@@ -25,9 +25,10 @@ class TrainingParser(Parser):
     def parse(self, **kwargs):
         repository = self.retrieved.base.repository
         files = set(repository.list_object_names())
-        if 'metrics.json' not in files:
-            temporary = kwargs.get('retrieved_temporary_folder')
-            checkpoint = pathlib.Path(temporary) / 'checkpoint.pt' if temporary else None
+        temporary = kwargs.get('retrieved_temporary_folder')
+        temporary = pathlib.Path(temporary) if temporary else None
+        if METRICS_FILE not in files:
+            checkpoint = temporary / 'checkpoint.pt' if temporary else None
             if checkpoint is not None and checkpoint.is_file():
                 self.out('checkpoint', orm.SinglefileData(checkpoint, filename='checkpoint.pt'))
                 if self.node.exit_status is not None:  # the scheduler killed it (wall time): keep its exit code
@@ -36,17 +37,19 @@ class TrainingParser(Parser):
             if 'error.txt' in files:
                 return self.exit_codes.ERROR_TRAINING_SCRIPT.format(error=repository.get_object_content('error.txt').strip())
         save_models = self.node.inputs.config.get('save_models', True)
-        for filename in (*OUTPUT_FILES, *(ENSEMBLE_MODEL_FILES if save_models else ())):
+        for filename in ENSEMBLE_MODEL_FILES if save_models else ():
             if filename not in files:
                 return self.exit_codes.ERROR_MISSING_OUTPUT.format(filename=filename)
-        self.out('metrics', orm.Dict(json.loads(repository.get_object_content('metrics.json'))))
+        predictions_file = temporary / PREDICTIONS_FILE if temporary else None
+        if predictions_file is None or not predictions_file.is_file():
+            return self.exit_codes.ERROR_MISSING_OUTPUT.format(filename=PREDICTIONS_FILE)
+        self.out('metrics', orm.Dict(json.loads(repository.get_object_content(METRICS_FILE))))
         models = (*ENSEMBLE_MODEL_FILES, *PAPER_MODEL_FILES, *WINDOW_MODEL_FILES, *COORDINATION_MODEL_FILES)
         for filename in (f for f in models if f in files):
             with repository.open(filename, 'rb') as handle:
                 self.out(filename.removesuffix('.pt'), orm.SinglefileData(handle, filename=filename))
-        with repository.open('predictions.npz', 'rb') as handle:
-            arrays = np.load(io.BytesIO(handle.read()))
-            predictions = orm.ArrayData()
+        predictions = orm.ArrayData()
+        with np.load(predictions_file) as arrays:
             for key in arrays.files:
                 predictions.set_array(key, arrays[key])
         self.out('predictions', predictions)
