@@ -99,3 +99,36 @@ def test_study_finish_reuses_what_already_ran(no_reference_nodes):
     training.set_exit_status(0)
     training.store().base.extras.set(REFERENCE_CHUNK, 'training_cell')
     assert study.train({}, dataset, 'training_cell').uuid == training.uuid  # no codes needed: nothing runs
+
+
+def test_the_study_archives_are_imported_in_order_once(no_reference_nodes, tmp_path):
+    """`siox reference import`: the calibration first (it carries the pseudopotentials), the trainings last; a
+    second run imports nothing; a folder without archives is an error that says where it looked."""
+    from aiida.tools import delete_nodes
+    from aiida.tools.archive import create_archive
+
+    from aiida_siox.reference_model import import_reference_study, reference_archives
+
+    for name in ('x1p00.aiida', 'final.aiida', 'x0p25.aiida', 'calibration.aiida', 'notes.txt'):
+        (tmp_path / name).write_text('')
+    assert [p.name for p in reference_archives(tmp_path)] == ['calibration.aiida', 'x0p25.aiida', 'x1p00.aiida', 'final.aiida']
+    with pytest.raises(ReferenceModelMissing, match=r'no archive of the reference study in .*empty'):
+        import_reference_study(tmp_path / 'empty')
+
+    study = tmp_path / 'archives'
+    study.mkdir()
+    uuids = {}
+    for chunk in ('calibration', 'x0p00'):
+        node = finished_workflow()
+        node.base.extras.set(REFERENCE_CHUNK, chunk)
+        node.seal()
+        create_archive([node], filename=study / f'{chunk}.aiida')
+        uuids[chunk] = node.uuid
+        delete_nodes([node.pk], dry_run=False)
+    lines: list[str] = []
+    assert import_reference_study(study, echo=lines.append) == 2
+    assert all(orm.load_node(uuid).base.extras.get(REFERENCE_CHUNK) == chunk for chunk, uuid in uuids.items())
+    assert [line.split(':')[0] for line in lines] == ['[1/2] calibration.aiida', '[2/2] x0p00.aiida']
+    lines.clear()
+    assert import_reference_study(study, echo=lines.append) == 0
+    assert all(line.endswith('already in this profile') for line in lines) and len(lines) == 2

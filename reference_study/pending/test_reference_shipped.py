@@ -4,8 +4,8 @@
   ``archives/final.aiida``) reproduces the stored test RMSE (``metrics.json``, a copy of the training's
   metrics node) from the stored rows: no profile.
 - In a fresh profile of its own (its own ``AIIDA_PATH``), ``siox predict`` with no ``--model`` imports
-  the shipped model and reads a row's spectrum as the training did; after importing every archive,
-  every row's structure, spectrum and charge UUIDs resolve to nodes of the right kind.
+  the shipped model and reads a row's spectrum as the training did; after ``siox reference import``
+  (every archive), every row's structure, spectrum and charge UUIDs resolve to nodes of the right kind.
 """
 
 from __future__ import annotations
@@ -85,11 +85,8 @@ def test_the_shipped_charge_model_reproduces_the_stored_test_rmse(shipped):
 RESOLVE = """
 import json, sys
 from aiida import load_profile, orm
-from aiida.tools.archive import import_archive
 
 load_profile(sys.argv[1])
-for path in sys.argv[3:]:
-    import_archive(path, create_group=False)
 rows = json.loads(open(sys.argv[2]).read())
 found = {}
 for column, kind in (('structure_uuid', orm.StructureData), ('spectrum_uuid', orm.XyData), ('charge_uuid', orm.Node)):
@@ -125,9 +122,12 @@ def test_a_fresh_profile_predicts_with_the_shipped_model_and_resolves_every_row(
         (answer,) = list(csv.DictReader(handle))
     assert float(answer['si_valence_e']) == pytest.approx(float(predictions['charge_mean'][row]), abs=1e-3)
 
-    archives = [study.archive_path(chunk) for chunk in (*study.CHUNKS, study.FINAL)]
+    output = run(str(bin_dir / 'siox'), 'reference', 'import', '--profile', 'fresh')
+    chunks = [line.split(':')[0].split()[-1] for line in output.splitlines() if line.startswith('[')]
+    assert chunks == [f'{chunk}.aiida' for chunk in study.CHUNKS] + ['final.aiida'], output  # every archive, in order
+    assert 'final.aiida: already in this profile' in output  # `siox predict` imported it
     rows = {column: sorted(set(dataset[column].tolist())) for column in ('structure_uuid', 'spectrum_uuid', 'charge_uuid')}
     (tmp_path / 'rows.json').write_text(json.dumps(rows))
-    found = json.loads(run(sys.executable, '-c', RESOLVE, 'fresh', str(tmp_path / 'rows.json'), *map(str, archives)).splitlines()[-1])
+    found = json.loads(run(sys.executable, '-c', RESOLVE, 'fresh', str(tmp_path / 'rows.json')).splitlines()[-1])
     for column, wanted in rows.items():
         assert found[column] == wanted, f'{column}: {len(set(wanted) - set(found[column]))} of {len(wanted)} do not resolve'
