@@ -214,7 +214,8 @@ def paper_protocol_estimate(totals: dict) -> str:
         f'(plane-wave DFT costs between N^2 and N^3 at these sizes) at 50 Ry ({CUTOFF_FACTOR[0]:.0f}-{CUTOFF_FACTOR[1]:.0f}x '
         f"per site, measured) make a site {low:.0f}-{high:.0f} core-hours, so the paper's {PAPER_SITES:,} sites "
         f"{low * PAPER_SITES / 1e3:.0f}k-{high * PAPER_SITES / 1e3:.0f}k core-hours (XSPECTRA's 2x2x2 k-points not "
-        'counted: its share of a site is small at Gamma). An estimate, not a measurement.'
+        'counted: its share of a site is small at Gamma; nor sites that came from the cache, which look cheaper). '
+        'An estimate, not a measurement.'
     )
 
 
@@ -281,7 +282,9 @@ def write_results(study: Path = STUDY) -> Path:
         '',
         f'{site["n_rows"]} Si sites in {site["n_cells"]} cells (protocol `reference`, see README.md); '
         f'test {site["n_test"]} sites ({site["split"]} split), {site["n_train"]} for training. '
-        f'Shipped training: `{site["uuid"]}`. Every row of `dataset.npz` carries the UUIDs of its structure, spectrum and charges.',
+        f'Shipped training: `{site["uuid"]}`, its networks stored in {site["config"].get("model_precision", "float32")} '
+        '(every prediction and test score here is of those weights). '
+        'Every row of `dataset.npz` carries the UUIDs of its structure, spectrum and charges.',
         '',
         '## Headline: the paper beside us',
         '',

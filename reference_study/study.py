@@ -235,7 +235,9 @@ def train(codes: dict, dataset: orm.ArrayData, name: str, echo: Callable[[str], 
 
     query = orm.QueryBuilder().append(orm.ArrayData, filters={'uuid': dataset.uuid}, tag='dataset')
     query.append(TrainingWorkChain, with_incoming='dataset', filters={f'extras.{REFERENCE_CHUNK}': name})
-    done = [node for (node,) in query.all() if node.is_finished_ok]
+    # reused only with today's settings: a training made before a change of the protocol is not what it would ship
+    config = TrainingWorkChain.get_protocol_inputs(PROTOCOL, TRAININGS[name])
+    done = [node for (node,) in query.all() if node.is_finished_ok and node.inputs.job.config.get_dict() == config]
     if done:
         return done[0]
     builder = TrainingWorkChain.get_builder_from_protocol(codes['python'], dataset, protocol=PROTOCOL, overrides=TRAININGS[name])

@@ -329,17 +329,27 @@ def test_half_precision_models_are_half_the_size_and_every_number_is_theirs(tmp_
     monkeypatch.chdir(tmp_path)
     data = synthetic_dataset(60, 4, seed=8)
     np.savez('dataset.npz', **data)
-    small = {**SMALL, 'charge_epochs': 5, 'rdf_epochs': 3, 'coordination_epochs': 3, 'cv_folds': 0, 'split': 'site', 'windows': False}
+    small = {**SMALL, 'charge_epochs': 5, 'rdf_epochs': 3, 'coordination_epochs': 3, 'cv_folds': 0, 'split': 'site'}
+    paper = {
+        'paper_mode': True,
+        'paper_cv_folds': 2,
+        'paper_learning_rates': [1e-3],
+        'paper_charge_max_epochs': 3,
+        'paper_rdf_max_epochs': 3,
+    }
     sizes = {}
     for precision in ('float32', 'float16'):
-        (tmp_path / 'config.json').write_text(json.dumps({**small, 'model_precision': precision}))
+        (tmp_path / 'config.json').write_text(json.dumps({**small, **paper, 'model_precision': precision}))
         assert train_job.main('dataset.npz', 'config.json') == 0
-        sizes[precision] = {name: (tmp_path / f'{name}_model.pt').stat().st_size for name in ('charge', 'rdf', 'coordination')}
-    for name, size in sizes['float16'].items():
+        sizes[precision] = {path.name: path.stat().st_size for path in tmp_path.glob('*.pt')}
+    assert set(sizes['float16']) == {
+        f'{name}_model.pt' for name in ('charge', 'rdf', 'coordination', 'paper_charge', 'paper_rdf', 'windows_charge', 'windows_rdf')
+    }
+    for name, size in sizes['float16'].items():  # every network of every stage: ensembles, paper mode, windows, classifier
         assert size < 0.6 * sizes['float32'][name], (name, sizes)
+        stored = torch.load(io.BytesIO((tmp_path / name).read_bytes()), weights_only=True)['state_dict']
+        assert {tensor.dtype for tensor in stored.values()} == {torch.float16}, name
     content = (tmp_path / 'charge_model.pt').read_bytes()
-    stored = torch.load(io.BytesIO(content), weights_only=True)['state_dict']
-    assert {tensor.dtype for tensor in stored.values()} == {torch.float16}
     model, _ = load_model(content)
     assert {p.dtype for p in model.parameters()} == {torch.float32}  # computed in float32 from the rounded weights
     predictions = np.load(tmp_path / 'predictions.npz')

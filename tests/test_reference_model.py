@@ -92,13 +92,24 @@ def test_study_finish_reuses_what_already_ran(no_reference_nodes):
     dataset.base.extras.set_many({REFERENCE_CHUNK: 'dataset', study.STRUCTURES_EXTRA: sorted(n.uuid for n in structures)})
     assert study.stored_dataset(structures).uuid == dataset.uuid
     assert study.stored_dataset(structures[:1]) is None  # other structures: assembled anew
-    training = orm.WorkChainNode()
-    training.set_process_type('aiida.workflows:siox.training')
-    training.base.links.add_incoming(dataset, link_type=LinkType.INPUT_WORK, link_label='job__dataset')
-    training.set_process_state('finished')
-    training.set_exit_status(0)
-    training.store().base.extras.set(REFERENCE_CHUNK, 'training_cell')
-    assert study.train({}, dataset, 'training_cell').uuid == training.uuid  # no codes needed: nothing runs
+    from aiida_siox.workflows.training import TrainingWorkChain
+
+    def training(config: dict) -> orm.WorkChainNode:
+        node = orm.WorkChainNode()
+        node.set_process_type('aiida.workflows:siox.training')
+        node.base.links.add_incoming(dataset, link_type=LinkType.INPUT_WORK, link_label='job__dataset')
+        node.base.links.add_incoming(orm.Dict(config).store(), link_type=LinkType.INPUT_WORK, link_label='job__config')
+        node.set_process_state('finished')
+        node.set_exit_status(0)
+        node.store().base.extras.set(REFERENCE_CHUNK, 'training_cell')
+        return node
+
+    today = TrainingWorkChain.get_protocol_inputs('reference', study.TRAININGS['training_cell'])
+    stale = training({**today, 'model_precision': 'float32'})  # made before the protocol changed
+    with pytest.raises(KeyError, match='python'):  # not reused: it would train anew (and needs the code)
+        study.train({}, dataset, 'training_cell')
+    current = training(today)
+    assert study.train({}, dataset, 'training_cell').uuid == current.uuid != stale.uuid  # no codes needed: nothing runs
 
 
 def test_the_study_archives_are_imported_in_order_once(no_reference_nodes, tmp_path):

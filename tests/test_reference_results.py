@@ -85,6 +85,9 @@ def test_results_tables_copy_the_stored_numbers(study):
     )
     assert f'| {metrics["learning_curve_1.00"]["charge_rmse_test"]:.3f} |' in curve[-1]
     assert f'| {site["coordination"]["test"]["accuracy"]:.3f} |' in text
+    assert 'its networks stored in float32 (every prediction and test score here is of those weights)' in text
+    # what protocol `paper` would cost: 30 s per site on 2 cores, 8x the atoms (N^2-N^3), 50 Ry (3-4x)
+    assert "make a site 3-34 core-hours, so the paper's 5,310 sites 17k-181k core-hours" in text
     assert {p.name for p in (folder / 'figures').iterdir()} == {
         'parity_by_n_o.png',
         'mean_spectra.png',

@@ -147,7 +147,14 @@ class Study(PaperMode, CoordinationStage):
         prediction is then made by :meth:`model_from` with exactly the weights a model file holds)."""
         dtype = getattr(torch, self.config['model_precision'])
         weights = model.state_dict().items()
-        return {key: value.detach().to('cpu', dtype) if value.is_floating_point() else value.cpu() for key, value in weights}
+        kept = {key: value.detach().to('cpu', dtype) if value.is_floating_point() else value.cpu() for key, value in weights}
+        for key, value in kept.items():
+            if value.is_floating_point() and not torch.isfinite(value).all():
+                raise ValueError(
+                    f'{key} holds weights that are not finite in {self.config["model_precision"]} (beyond +-65504 in float16): '
+                    'train with model_precision float32'
+                )
+        return kept
 
     def model_from(self, result: dict):
         model = StackedMLP(**result['model_shape'])

@@ -35,8 +35,8 @@ DEFAULTS = {
     'windows': True,
     'save_models': True,  # false: the job writes metrics and predictions only (no model files)
     'window_models': ['charge', 'rdf'],  # targets whose sub-window networks are saved (an RDF set is ~30 MB)
-    # 'float16': each network's weights are rounded to half precision when its stage ends, and every metric and
-    # prediction after that is of the rounded weights: model files half the size (a shipped model in git)
+    # 'float16': each network's weights are rounded to half precision when its stage ends, and every prediction and
+    # test score is of the rounded weights: model files half the size (a shipped model in git)
     'model_precision': 'float32',
     'coordination': True,  # also a classifier of the Si coordination class (n_O = 0-4) from the spectrum
     'coordination_epochs': 300,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import pathlib
 
@@ -28,21 +29,27 @@ class TrainingParser(Parser):
         temporary = kwargs.get('retrieved_temporary_folder')
         temporary = pathlib.Path(temporary) if temporary else None
         if METRICS_FILE not in files:
+            # the script's own error first: a resumed job also has a checkpoint, the one it was given
+            if 'error.txt' in files:
+                return self.exit_codes.ERROR_TRAINING_SCRIPT.format(error=repository.get_object_content('error.txt').strip())
             checkpoint = temporary / 'checkpoint.pt' if temporary else None
             if checkpoint is not None and checkpoint.is_file():
                 self.out('checkpoint', orm.SinglefileData(checkpoint, filename='checkpoint.pt'))
                 if self.node.exit_status is not None:  # the scheduler killed it (wall time): keep its exit code
                     return None
                 return self.exit_codes.ERROR_TIME_LIMIT
-            if 'error.txt' in files:
-                return self.exit_codes.ERROR_TRAINING_SCRIPT.format(error=repository.get_object_content('error.txt').strip())
+            if self.node.exit_status is not None:  # killed by the scheduler before its first checkpoint
+                return None
         save_models = self.node.inputs.config.get('save_models', True)
-        for filename in ENSEMBLE_MODEL_FILES if save_models else ():
+        for filename in (METRICS_FILE, *(ENSEMBLE_MODEL_FILES if save_models else ())):
             if filename not in files:
                 return self.exit_codes.ERROR_MISSING_OUTPUT.format(filename=filename)
+        # retrieved as a temporary file (parsed here, not kept twice); a job of an older version kept it in `retrieved`
         predictions_file = temporary / PREDICTIONS_FILE if temporary else None
         if predictions_file is None or not predictions_file.is_file():
-            return self.exit_codes.ERROR_MISSING_OUTPUT.format(filename=PREDICTIONS_FILE)
+            if PREDICTIONS_FILE not in files:
+                return self.exit_codes.ERROR_MISSING_OUTPUT.format(filename=PREDICTIONS_FILE)
+            predictions_file = io.BytesIO(repository.get_object_content(PREDICTIONS_FILE, mode='rb'))
         self.out('metrics', orm.Dict(json.loads(repository.get_object_content(METRICS_FILE))))
         models = (*ENSEMBLE_MODEL_FILES, *PAPER_MODEL_FILES, *WINDOW_MODEL_FILES, *COORDINATION_MODEL_FILES)
         for filename in (f for f in models if f in files):

@@ -25,7 +25,7 @@ import torch
 from aiida_siox.ml.evaluation import rmse
 from aiida_siox.ml.prediction import load_model, prepare_input
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = next(folder for folder in pathlib.Path(__file__).resolve().parents if (folder / 'pyproject.toml').is_file())
 STUDY = ROOT / 'reference_study'
 COMPOSITIONS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 SEEDS = (1, 2, 3, 4, 5)
