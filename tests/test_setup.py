@@ -33,6 +33,20 @@ def test_localhost_runs_transport_commands_without_a_login_shell(siox_setup):
         assert transport._use_login_shell is False
 
 
+def test_localhost_polls_its_jobs_often(siox_setup):
+    """aiida's default interval (10 s; 1 s from `verdi presto`) would keep each few-second job waiting for the next poll."""
+    computer = siox_setup['computer']
+    previous = computer.get_minimum_job_poll_interval()
+    computer.set_minimum_job_poll_interval(10.0)
+    messages = []
+    try:
+        ensure_computer(DEFAULT_CONFIG_DIR, messages.append)
+        assert computer.get_minimum_job_poll_interval() == 0.2
+        assert '  computer localhost: asks the scheduler every 0.2 s whether a job has ended' in messages
+    finally:
+        computer.set_minimum_job_poll_interval(previous)
+
+
 def test_missing_executable_names_its_debian_package(siox_setup, tmp_path):
     config_dir = tmp_path / 'setup_profiles'
     shutil.copytree(DEFAULT_CONFIG_DIR, config_dir)

@@ -185,7 +185,8 @@ def ensure_computer(config_dir: pathlib.Path, echo: Callable[[str], None]):
 
 
 def apply_computer_settings(computer, config: dict, workdir: str, echo: Callable[[str], None]) -> None:
-    """MPI launcher, MPI ranks per machine and work directory of ``config`` on ``computer``, where they differ."""
+    """MPI launcher, MPI ranks per machine, job poll interval and work directory of ``config`` on ``computer``, where
+    they differ."""
     from aiida import orm
 
     from aiida_siox.protocols.concurrency import machine_cores
@@ -199,6 +200,10 @@ def apply_computer_settings(computer, config: dict, workdir: str, echo: Callable
     if computer.get_default_mpiprocs_per_machine() != cores:
         computer.set_default_mpiprocs_per_machine(cores)
         echo(f'  computer {computer.label}: {cores} MPI ranks per machine by default (its cores)')
+    poll_interval = float(config.get('poll_interval', computer.get_minimum_job_poll_interval()))
+    if computer.get_minimum_job_poll_interval() != poll_interval:
+        computer.set_minimum_job_poll_interval(poll_interval)
+        echo(f'  computer {computer.label}: asks the scheduler every {poll_interval:g} s whether a job has ended')
     if computer.get_workdir() != workdir:
         used = orm.QueryBuilder().append(orm.CalcJobNode, filters={'dbcomputer_id': computer.pk}).count()
         if used:
