@@ -239,10 +239,17 @@ def test_run_again_with_a_new_composition_computes_only_the_new_one(pipeline, pr
 
 
 @pytest.fixture(scope='module')
-def demo_end_members(protocol_builder):
-    """The demo's x = 0 and x = 2 cells (fast protocol, seed 1, as `siox demo` builds them), without training."""
+def demo_end_members(pipeline, protocol_builder):
+    """The demo's x = 0 and x = 2 cells (fast protocol, seed 1, as `siox demo` builds them), without training.
+
+    With caching on, its alpha-quartz calibration's jobs (the same inputs as the `pipeline` fixture's)
+    come from the cache, as they would in a user's second run: the cells themselves are new.
+    """
+    from aiida.manage.caching import enable_caching
+
     builder = protocol_builder([0.0, 2.0], [1], train=False)
-    return run_get_node(builder)
+    with enable_caching():
+        return run_get_node(builder)
 
 
 def test_demo_end_members_show_the_si0_to_si4_edge_shift(demo_end_members, tmp_path):
@@ -258,6 +265,11 @@ def test_demo_end_members_show_the_si0_to_si4_edge_shift(demo_end_members, tmp_p
 
     results, node = demo_end_members
     assert node.is_finished_ok, f'exit status {node.exit_status}: {node.exit_message}'
+    cells = [n for n in node.called if n.process_label == 'SiOxStructureWorkChain']
+    cell_jobs = [n for cell in cells for n in cell.called_descendants if isinstance(n, orm.CalcJobNode)]
+    assert len(cells) == 2 and cell_jobs and not any(n.base.caching.is_created_from_cache for n in cell_jobs)  # computed here
+    calibration = [n for n in node.called_descendants if isinstance(n, orm.CalcJobNode) and n not in cell_jobs]
+    assert calibration and all(n.base.caching.is_created_from_cache for n in calibration)  # the `pipeline` fixture's
     dataset = results['dataset']
     assert not results['manifest']['missing']
     onsets = onsets_by_composition(dataset.get_array('x'), dataset.get_array('energy'), dataset.get_array('spectra'))
