@@ -213,6 +213,16 @@ SMALL = {
 }
 
 
+#: Paper mode at toy scale: two folds, one learning rate, three epochs.
+PAPER_TINY = {
+    'paper_mode': True,
+    'paper_cv_folds': 2,
+    'paper_learning_rates': [1e-3],
+    'paper_charge_max_epochs': 3,
+    'paper_rdf_max_epochs': 3,
+}
+
+
 def test_interrupted_study_resumes_to_the_same_result(monkeypatch):
     """Stopped by its time limit wherever it happens to be (mid-stage too) and continued from its
     state, again and again, the study ends with the numbers of an uninterrupted run (CPU).
@@ -258,13 +268,7 @@ def test_train_job_writes_models_that_predict(tmp_path, monkeypatch):
     data = synthetic_dataset(120, 6, seed=6)
     monkeypatch.chdir(tmp_path)
     np.savez('dataset.npz', **data)
-    paper = {
-        'paper_mode': True,
-        'paper_cv_folds': 2,
-        'paper_learning_rates': [1e-3],
-        'paper_charge_max_epochs': 3,
-        'paper_rdf_max_epochs': 3,
-    }
+    paper = PAPER_TINY
     (tmp_path / 'config.json').write_text(json.dumps({**SMALL, 'split': 'site', 'charge_epochs': 40, **paper}))
     assert train_job.main('dataset.npz', 'config.json') == 0
     metrics = json.loads((tmp_path / 'metrics.json').read_text())
@@ -330,13 +334,7 @@ def test_half_precision_models_are_half_the_size_and_every_number_is_theirs(tmp_
     data = synthetic_dataset(60, 4, seed=8)
     np.savez('dataset.npz', **data)
     small = {**SMALL, 'charge_epochs': 5, 'rdf_epochs': 3, 'coordination_epochs': 3, 'cv_folds': 0, 'split': 'site'}
-    paper = {
-        'paper_mode': True,
-        'paper_cv_folds': 2,
-        'paper_learning_rates': [1e-3],
-        'paper_charge_max_epochs': 3,
-        'paper_rdf_max_epochs': 3,
-    }
+    paper = PAPER_TINY
     sizes = {}
     for precision in ('float32', 'float16'):
         (tmp_path / 'config.json').write_text(json.dumps({**small, **paper, 'model_precision': precision}))
