@@ -29,7 +29,7 @@ ROOT = next(folder for folder in pathlib.Path(__file__).resolve().parents if (fo
 STUDY = ROOT / 'reference_study'
 COMPOSITIONS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 SEEDS = (1, 2, 3, 4, 5)
-#: Sites per cell in the protocol `reference` (x = 2 cells have 9 Si, all taken).
+#: Sites per cell in the protocol `reference` (8 of the 9-10 Si of an x = 1.75-2 cell).
 SITES_PER_CELL = 8
 
 
