@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -58,6 +59,11 @@ def archive_path(chunk: str) -> Path:
     return ARCHIVES / f'{chunk}.aiida'
 
 
+def shown(path: Path) -> str:
+    """A path as the messages show it: from the repository's root."""
+    return os.path.relpath(path, STUDY.parent)
+
+
 def load_environment(profile: str, echo: Callable[[str], None] = print) -> dict:
     """The profile (made when absent), every archive imported, then computer, codes and pseudopotentials."""
     from aiida_siox.setup.environment import DEFAULT_CONFIG_DIR, ensure_codes, ensure_computer, ensure_profile
@@ -75,15 +81,16 @@ def load_environment(profile: str, echo: Callable[[str], None] = print) -> dict:
 
 
 def import_archives(echo: Callable[[str], None] = print) -> None:
-    """Import each chunk archive whose top node is not in the profile yet, then the trainings' (``final``)."""
+    """Import each chunk archive whose top node is not in the profile yet, then the trainings' (``final``, and
+    those of a ``finish`` cut short: one archive per finished training, see :func:`finish`)."""
     from aiida.tools.archive import import_archive
 
-    for chunk in (*CHUNKS, FINAL):
+    for chunk in (*CHUNKS, *TRAININGS):
         path = archive_path(chunk)
         if path.exists() and chunk_node(chunk) is None:
             start = time.perf_counter()
             import_archive(path, create_group=False)
-            echo(f'  imported {path.relative_to(STUDY.parent)} in {time.perf_counter() - start:.1f} s')
+            echo(f'  imported {shown(path)} in {time.perf_counter() - start:.1f} s')
 
 
 def chunk_node(chunk: str) -> orm.WorkflowNode | None:
@@ -188,11 +195,10 @@ def finished_structures(partial: bool = False) -> list[orm.WorkflowNode]:
     return nodes
 
 
-#: The trainings of ``finish``: the shipped one (split by site, with paper mode), the split by cell, and the
-#: learning curve's points (10-100 % of the training rows, the same test rows, the same settings).
+#: The trainings of ``finish``, cheapest first (a ``finish`` cut short keeps the most trainings): the learning
+#: curve's points (10-100 % of the training rows, the same test rows, the same settings), the split by cell, and
+#: the shipped one (split by site, with paper mode).
 TRAININGS = {
-    FINAL: {},
-    'training_cell': {'split': 'cell', 'paper_mode': False, 'save_models': False},
     **{
         f'learning_curve_{fraction:.2f}': {
             'train_fraction': fraction,
@@ -204,6 +210,8 @@ TRAININGS = {
         }
         for fraction in (0.1, 0.25, 0.5, 1.0)
     },
+    'training_cell': {'split': 'cell', 'paper_mode': False, 'save_models': False},
+    FINAL: {},
 }
 
 
@@ -307,10 +315,13 @@ def cell_summaries() -> list[dict]:
     return cells
 
 
-def finish(codes: dict, partial: bool, echo: Callable[[str], None] = print) -> None:
-    """One dataset of every chunk, its trainings; their files here and their archive."""
+def finish(codes: dict, partial: bool, commit_each: bool = False, echo: Callable[[str], None] = print) -> None:
+    """One dataset of every chunk, its trainings; their files here and their archive.
+
+    Each training is archived as it ends (``archives/<name>.aiida``, committed with ``commit_each``), so a
+    ``finish`` cut short by the end of a session goes on elsewhere from the trainings that ended.
+    """
     import numpy as np
-    from aiida.tools.archive import create_archive
 
     from aiida_siox.calculations.dataset import assemble_dataset
     from aiida_siox.cli.dataset_io import export_dataset
@@ -325,7 +336,19 @@ def finish(codes: dict, partial: bool, echo: Callable[[str], None] = print) -> N
         dataset.base.extras.set_many({REFERENCE_CHUNK: 'dataset', STRUCTURES_EXTRA: sorted(node.uuid for node in structures)})
     manifest = dataset.creator.outputs.manifest
     echo(f'dataset <{dataset.pk}>: {manifest["n_rows"]} rows, {len(manifest["missing"])} missing')
-    trainings = {name: train(codes, dataset, name, echo) for name in TRAININGS}
+    assembly = dataset.creator
+    rows = [assembly.inputs[label].creator for label in assembly.inputs if label.endswith('_rows')]
+    trainings = {}
+    for name in TRAININGS:
+        trainings[name] = train(codes, dataset, name, echo)
+        path = archive_path(name)
+        # a training of hours outlives a machine: its own archive as soon as it ends (not for a trial on part of
+        # the chunks: a new machine would import it in place of the real one; not the last, which final.aiida
+        # holds a few seconds later: it would be compressed twice)
+        if not partial and name != FINAL and not path.exists():
+            export_training(path, [*rows, assembly, trainings[name]], echo)
+            if commit_each:
+                commit(path, f'reference study: training {name} archived', echo)
     n_rows = export_dataset(dataset.uuid, STUDY / 'dataset.npz')
     echo(f'  wrote reference_study/dataset.npz ({n_rows} rows)')
     shipped = trainings[FINAL]
@@ -343,19 +366,28 @@ def finish(codes: dict, partial: bool, echo: Callable[[str], None] = print) -> N
     }
     (STUDY / 'cells.json').write_text(json.dumps(summary, indent=1))
     (STUDY / 'metrics.json').write_text(json.dumps(metrics, indent=1))
-    # What finish made: the rows of each structure, their assembly and the trainings. Their inputs from the
-    # chunks come along as nodes (their creators are in the chunk archives, imported first).
-    assembly = dataset.creator
-    rows = [assembly.inputs[label].creator for label in assembly.inputs if label.endswith('_rows')]
-    path = archive_path(FINAL)
-    create_archive([*rows, assembly, *trainings.values()], filename=path, overwrite=True, compression=9, create_backward=False)
-    echo(f'  archived {path.relative_to(STUDY.parent)} ({path.stat().st_size / 1e6:.1f} MB)')
+    # What finish made: the rows of each structure, their assembly and the trainings, in one archive; the
+    # archives of single trainings are then in it, and go (commit their removal with the files above)
+    export_training(archive_path(FINAL), [*rows, assembly, *trainings.values()], echo)
+    for name in TRAININGS:
+        if name != FINAL and archive_path(name).exists():
+            archive_path(name).unlink()
+            echo(f'  removed {shown(archive_path(name))}: its training is in {FINAL}.aiida')
+
+
+def export_training(path: Path, nodes: list, echo: Callable[[str], None] = print) -> None:
+    """Archive trainings with the rows and assembly of their dataset. The rows' inputs from the chunks come
+    along as nodes (their creators are in the chunk archives, imported first)."""
+    from aiida.tools.archive import create_archive
+
+    create_archive(nodes, filename=path, overwrite=True, compression=9, create_backward=False)
+    echo(f'  archived {shown(path)} ({path.stat().st_size / 1e6:.1f} MB)')
 
 
 def commit(path: Path, message: str, echo: Callable[[str], None] = print) -> None:
     subprocess.run(['git', 'add', str(path)], cwd=STUDY, check=True)
     subprocess.run(['git', 'commit', '-q', '-m', message, '--', str(path)], cwd=STUDY, check=True)
-    echo(f'  committed {path.relative_to(STUDY.parent)}')
+    echo(f'  committed {shown(path)}')
 
 
 def status(echo: Callable[[str], None] = print) -> None:
@@ -383,6 +415,7 @@ def main(argv: list[str] | None = None) -> None:
     export.add_argument('chunks', nargs='+', choices=CHUNKS)
     last = sub.add_parser('finish', help='Assemble every chunk into one dataset, train, and write the results here.')
     last.add_argument('--partial', action='store_true', help='Use the chunks that exist (a trial; nothing is final).')
+    last.add_argument('--commit', action='store_true', help="git-commit each training's archive as soon as it is written.")
     args = parser.parse_args(argv)
 
     def echo(line: str) -> None:
@@ -398,19 +431,19 @@ def main(argv: list[str] | None = None) -> None:
             if node is None:
                 raise SystemExit(f'chunk {chunk} is not in profile {args.profile}: nothing to export')
             path = export_chunk(chunk, node)
-            echo(f'  archived {path.relative_to(STUDY.parent)} ({path.stat().st_size / 1e6:.1f} MB)')
+            echo(f'  archived {shown(path)} ({path.stat().st_size / 1e6:.1f} MB)')
         return
     if args.command == 'finish':
         from aiida.manage.caching import enable_caching
 
         with enable_caching():  # run again after a stop: the assembly and finished trainings come from the cache
-            finish(codes, args.partial, echo)
+            finish(codes, args.partial, args.commit, echo)
         return
     todo = [chunk for chunk in (args.chunks or CHUNKS) if not archive_path(chunk).exists()]
     for chunk in todo[: args.max_chunks]:
         node = chunk_node(chunk) or run_chunk(chunk, codes, echo)
         path = export_chunk(chunk, node)
-        echo(f'  archived {path.relative_to(STUDY.parent)} ({path.stat().st_size / 1e6:.1f} MB)')
+        echo(f'  archived {shown(path)} ({path.stat().st_size / 1e6:.1f} MB)')
         if args.commit:
             commit(path, f'reference study: chunk {chunk} archived', echo)
     status(echo)

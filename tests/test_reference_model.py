@@ -112,6 +112,37 @@ def test_study_finish_reuses_what_already_ran(no_reference_nodes):
     assert study.train({}, dataset, 'training_cell').uuid == current.uuid != stale.uuid  # no codes needed: nothing runs
 
 
+def test_a_finish_cut_short_goes_on_from_the_trainings_archived_so_far(no_reference_nodes, tmp_path, monkeypatch):
+    """`study.py finish` archives each training as it ends; a new machine imports those archives (after the
+    chunks) and so reuses the trainings instead of running them again; a second import brings nothing."""
+    import importlib.util
+    import pathlib
+
+    from aiida.tools import delete_nodes
+
+    spec = importlib.util.spec_from_file_location('study', pathlib.Path(__file__).parents[1] / 'reference_study' / 'study.py')
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    monkeypatch.setattr(study, 'ARCHIVES', tmp_path)
+    lines: list[str] = []
+    uuids = {}
+    for name in ('x0p00', 'learning_curve_0.10'):  # a chunk and a training that ended before the session did
+        node = finished_workflow()
+        node.base.extras.set(REFERENCE_CHUNK, name)
+        node.seal()
+        study.export_training(study.archive_path(name), [node], lines.append)
+        uuids[name] = node.uuid
+        delete_nodes([node.pk], dry_run=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['learning_curve_0.10.aiida', 'x0p00.aiida']
+    lines.clear()
+    study.import_archives(lines.append)
+    assert [pathlib.Path(line.split()[1]).name for line in lines] == ['x0p00.aiida', 'learning_curve_0.10.aiida']  # in order
+    assert {name: study.chunk_node(name).uuid for name in uuids} == uuids
+    lines.clear()
+    study.import_archives(lines.append)
+    assert lines == []
+
+
 def test_the_study_archives_are_imported_in_order_once(no_reference_nodes, tmp_path):
     """`siox reference import`: the calibration first (it carries the pseudopotentials), the trainings last; a
     second run imports nothing; a folder without archives is an error that says where it looked."""
