@@ -4,10 +4,11 @@ aiida's ``core.sqlite_dos`` storage leaves SQLite's default rollback journal: ev
 fsyncs and deletes a journal file. The engine commits hundreds of times per XANES site (node stores,
 checkpoints, links), and on a disk that other work also uses each fsync waits. WAL appends to one
 log instead (measured on this machine beside a running study: 18 ms -> 3.8 ms per commit, aiida
-calcfunctions 2-3x faster; idle, ~1 s less per XANES site), lets readers (``verdi``,
-``siox status``) run beside the daemon's writes, and keeps SQLite's full durability
-(``synchronous`` is left as it is). The mode is a property of the database file, so setting it
-once at set-up serves every later process.
+calcfunctions 2-3x faster; idle, ~1 s less per XANES site) and lets readers (``verdi``,
+``siox status``) run beside the daemon's writes. The mode is a property of the database file, so
+setting it once at set-up serves every later process. Each commit still fsyncs the log under SQLite's
+default ``synchronous=FULL``: :mod:`aiida_siox.setup.sqlite_commit_sync` lowers that to ``NORMAL``
+on WAL databases.
 
 WAL needs shared memory between the processes that use the file, which network filesystems do not
 give: there the database keeps its rollback journal, and the set-up says so.
