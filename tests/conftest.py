@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pathlib
+import sqlite3
+
 import pytest
 
 pytest_plugins = ['aiida.tools.pytest_fixtures']
@@ -49,3 +52,14 @@ def sqlite_write_ahead_log(aiida_profile):
     storage.get_session().commit()  # no read transaction of this process may hold the file while its mode changes
     mode, why = use_write_ahead_log(storage.filepath_database)
     assert mode == 'wal', why
+
+
+@pytest.fixture
+def database(tmp_path) -> pathlib.Path:
+    """A small SQLite file as SQLite makes it (rollback journal, as aiida leaves its profile's), one table."""
+    path = tmp_path / 'database.sqlite'
+    connection = sqlite3.connect(path)
+    connection.execute('CREATE TABLE node (id INTEGER PRIMARY KEY)')
+    connection.commit()
+    connection.close()
+    return path

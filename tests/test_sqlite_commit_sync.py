@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
 import sqlite3
 
 import pytest
@@ -11,16 +10,6 @@ import sqlalchemy
 from aiida_siox.setup import sqlite_commit_sync
 from aiida_siox.setup.sqlite_commit_sync import ENVIRONMENT_VARIABLE, relax_commit_sync, wanted_level
 from aiida_siox.setup.sqlite_journal import use_write_ahead_log
-
-
-@pytest.fixture
-def database(tmp_path) -> pathlib.Path:
-    path = tmp_path / 'database.sqlite'
-    connection = sqlite3.connect(path)
-    connection.execute('CREATE TABLE node (id INTEGER PRIMARY KEY)')
-    connection.commit()
-    connection.close()
-    return path
 
 
 def synchronous(connection) -> int:

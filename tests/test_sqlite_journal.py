@@ -43,15 +43,8 @@ def journal_mode(database: pathlib.Path) -> str:
         connection.close()
 
 
-@pytest.fixture
-def database(tmp_path) -> pathlib.Path:
-    path = tmp_path / 'database.sqlite'
-    connection = sqlite3.connect(path)
-    connection.execute('CREATE TABLE node (id INTEGER PRIMARY KEY)')
-    connection.commit()
-    connection.close()
-    assert journal_mode(path) == 'delete'  # SQLite's default, as aiida leaves it
-    return path
+def test_a_new_database_has_sqlites_default_rollback_journal(database):
+    assert journal_mode(database) == 'delete'  # SQLite's default, as aiida leaves it
 
 
 def test_a_local_database_switches_to_the_write_ahead_log_once_and_for_every_later_connection(database):
