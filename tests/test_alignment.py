@@ -10,8 +10,8 @@ alignment and 9.97 eV without it (the first implementation).
 import numpy as np
 import pytest
 from aiida import orm
-from aiida.engine import run_get_node
 from ase.build import bulk
+from local_runner import run_get_node
 
 from aiida_siox.analysis.spectrum import main_peak_energy, onset_energy, onset_spikes
 from aiida_siox.calculations.spectra import align_site_spectrum

@@ -16,8 +16,8 @@ import time
 import pytest
 import yaml
 from aiida import orm
-from aiida.engine import run_get_node
 from click.testing import CliRunner
+from local_runner import run_get_node
 
 from aiida_siox.calculations.structure_edit import alpha_quartz
 from aiida_siox.cli import siox

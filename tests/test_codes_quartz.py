@@ -7,7 +7,7 @@ the first Bader call also compiles baderkit's numba kernels, ~1-2 min on 2 cores
 import numpy as np
 import pytest
 from aiida import orm
-from aiida.engine import run_get_node
+from local_runner import run_get_node
 
 from aiida_siox.analysis.spectrum import ML_GRID, main_peak_energy
 from aiida_siox.calculations.structure_edit import alpha_quartz

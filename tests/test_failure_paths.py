@@ -13,7 +13,7 @@ import io
 
 import pytest
 from aiida import orm
-from aiida.engine import run_get_node
+from local_runner import run_get_node
 
 from aiida_siox.calculations.bader import BaderCalculation
 from aiida_siox.calculations.structure_edit import alpha_quartz

@@ -1,7 +1,8 @@
 """submit_once: a step replayed after a daemon crash waits on the child it launched, not on a duplicate."""
 
 from aiida import orm
-from aiida.engine import ToContext, WorkChain, run_get_node
+from aiida.engine import ToContext, WorkChain
+from local_runner import run_get_node
 
 from aiida_siox.workflows.launch import submit_once
 

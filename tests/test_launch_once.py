@@ -10,7 +10,8 @@ child never runs (seen in the daemon-kill test), and the replayed step must laun
 import pytest
 from aiida import orm
 from aiida.common.links import LinkType
-from aiida.engine import BaseRestartWorkChain, ProcessState, WorkChain, run_get_node, while_
+from aiida.engine import BaseRestartWorkChain, ProcessState, WorkChain, while_
+from local_runner import run_get_node
 
 from aiida_siox.workflows.launch import NEVER_STARTED, LaunchOnceRestartMixin, submit_once
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 from aiida import orm
-from aiida.engine import run_get_node
 from click.testing import CliRunner
+from local_runner import run_get_node
 
 from aiida_siox.analysis.rdf import site_distances
 from aiida_siox.calculations.structure_builder import build_amorphous_seed

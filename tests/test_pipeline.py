@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 from aiida import orm
-from aiida.engine import run_get_node
+from local_runner import run_get_node
 
 from aiida_siox.calculations.dataset import dataset_rows
 from aiida_siox.workflows.dataset import SiOxDatasetWorkChain

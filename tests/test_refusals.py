@@ -7,7 +7,7 @@ no CalcJob was created: a refusal must cost nothing.
 
 import pytest
 from aiida import orm
-from aiida.engine import run_get_node
+from local_runner import run_get_node
 
 from aiida_siox.calculations.structure_edit import alpha_quartz
 from aiida_siox.workflows.dataset import SiOxDatasetWorkChain

@@ -11,8 +11,8 @@ import itertools
 import numpy as np
 import pytest
 from aiida import orm
-from aiida.engine import run_get_node
 from click.testing import CliRunner
+from local_runner import run_get_node
 
 from aiida_siox.analysis.spectrum import ML_GRID
 from aiida_siox.calculations.structure_edit import alpha_quartz

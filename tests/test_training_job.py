@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 from aiida import get_profile, orm
-from aiida.engine import run_get_node
 from click.testing import CliRunner
+from local_runner import run_get_node
 
 from aiida_siox.calculations.training import TRAINING_ARRAYS
 from aiida_siox.cli import predict_command
