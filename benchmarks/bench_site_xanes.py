@@ -1,6 +1,6 @@
 """Per-site XANES wall time through the engine against the same pw.x + xspectra.x inputs run by hand.
 
-    .venv/bin/python benchmarks/bench_site_xanes.py [--profile siox] [--poll-interval 1.0]
+    .venv/bin/python benchmarks/bench_site_xanes.py [--profile siox] [--poll-interval 1.0] [--runner daemon]
 
 Without a usable profile it makes one as `siox setup` does (embedded profile, localhost computer,
 codes and pseudopotential families), so it runs on a clean clone after README's set-up.
@@ -10,15 +10,21 @@ its random start melt-quenched with the fast MD schedule), the `fast` protocol's
 Si site, on the profile's localhost codes and pseudopotential families (run `siox setup` first).
 
 For each cell: one SiteXanesWorkChain with a fixed calibration runs the ground-state SCF and one
-site (core-hole SCF, then one xspectra job for x, y, z) in this process; the site's wall time is its
-SiteSpectrumWorkChain's ctime -> mtime. Then the core-hole SCF and the three xspectra runs are
-repeated by hand with plain `mpirun` on copies of the exact input files the engine wrote
-(aiida.in, pseudo/, aiida_x/y/z.in, the core wavefunction), in a temporary directory, one after
-another as the workchain runs them, with the same MPI ranks. The ratio engine / by hand is the orchestration
-overhead. Both runs happen in the same process, back to back, so machine noise affects both alike.
-It also prints the programs' own wall times on each side (a program slowed by the engine's CPU use beside
-it shows there) and the engine's share of a core while the site ran: each scheduler poll costs the engine
-CPU (database writes of the job's state), so ``--poll-interval`` sets the trade between a job's end being
+site (core-hole SCF, then one xspectra job for x, y, z), submitted to the profile's daemon as `siox demo`
+and users' `submit` do (one worker; started for the run when it is not running, and stopped after); the
+site's wall time is its SiteSpectrumWorkChain's ctime -> mtime. ``--runner local`` runs it in this
+process instead (`verdi run`'s `run`): that runner has no broker, so a workchain learns that its child
+ended only by polling, every `runner.poll.interval` (1 s on a `verdi presto` profile), up to 1 s per
+hand-over that the daemon, told by a broadcast, does not wait.
+
+Then the core-hole SCF and the three xspectra runs are repeated by hand with plain `mpirun` on copies
+of the exact input files the engine wrote (aiida.in, pseudo/, aiida_x/y/z.in, the core wavefunction),
+in a temporary directory, one after another as the workchain runs them, with the same MPI ranks. The
+ratio engine / by hand is the orchestration overhead. Both runs happen in the same run, back to back,
+so machine noise affects both alike. It also prints the programs' own wall times on each side (a
+program slowed by the engine's CPU use beside it shows there) and the engine's share of a core while
+the site ran (the daemon's processes, or this one): each scheduler poll costs the engine CPU
+(database writes of the job's state), so ``--poll-interval`` sets the trade between a job's end being
 seen late and the programs being slowed.
 Last line: `site xanes engine/bare: quartz9 A.AA, amorphous B.BB (N atoms)`.
 """
@@ -86,16 +92,56 @@ def amorphous_cell(codes: dict, protocol: str = 'fast', x: float = 1.0, seed: in
     return results['structure']
 
 
-def measure_site(structure, inputs: dict, mpiprocs: int) -> dict:
+def daemon_processes(profile: str) -> list:
+    """The daemon's circus process and everything under it (workers, the ZeroMQ broker), as psutil processes."""
+    import psutil
+    from aiida.engine.daemon.client import get_daemon_client
+
+    daemon = psutil.Process(get_daemon_client(profile).get_daemon_pid())
+    return [daemon, *daemon.children(recursive=True)]
+
+
+def cpu_seconds(processes: list) -> float:
+    """User + system CPU seconds of ``processes`` so far (one that has gone counts 0)."""
+    import psutil
+
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def run_site_workchain(inputs: dict, runner: str) -> tuple:
+    """The SiteXanesWorkChain to its end, in the daemon or in this process, and the engine's CPU seconds meanwhile."""
+    from aiida import get_profile
+    from aiida.engine import run_get_node, submit
+
+    from aiida_siox.cli.demo import refresh_view
+
+    if runner == 'local':
+        start = time.process_time()
+        _, node = run_get_node(SiteXanesWorkChain, **inputs)
+        return node, time.process_time() - start  # this process is the engine: its CPU is taken from the programs
+    processes = daemon_processes(get_profile().name)
+    start = cpu_seconds(processes)
+    node = submit(SiteXanesWorkChain, **inputs)
+    while not node.is_terminated:
+        time.sleep(0.5)
+        refresh_view()  # a new read transaction: SQLite would keep showing this process its old snapshot
+    return node, cpu_seconds(processes) - start
+
+
+def measure_site(structure, inputs: dict, mpiprocs: int, runner: str) -> dict:
     """One Si site through SiteXanesWorkChain, then the same pw.x and xspectra.x runs by hand; wall times and ratio."""
     from aiida import orm
-    from aiida.engine import run_get_node
 
     symbols = structure.get_ase().get_chemical_symbols()
     site_index = symbols.index('Si')
-    cpu_start = time.process_time()
-    _, node = run_get_node(SiteXanesWorkChain, structure=structure, sites=orm.List([site_index]), **inputs)
-    engine_cpu = time.process_time() - cpu_start  # this process is the engine: its CPU is taken from the programs
+    node, engine_cpu = run_site_workchain({'structure': structure, 'sites': orm.List([site_index]), **inputs}, runner)
     if not node.is_finished_ok:
         raise SystemExit(f'SiteXanesWorkChain<{node.pk}> failed: {node.exit_status} {node.exit_message}')
     site = next(n for n in node.called if n.process_label == 'SiteSpectrumWorkChain')
@@ -129,6 +175,12 @@ def main() -> None:
         default=None,
         help="Seconds between the engine's scheduler polls for this run (default: the computer's own, from localhost.yaml).",
     )
+    parser.add_argument(
+        '--runner',
+        choices=('daemon', 'local'),
+        default='daemon',
+        help="'daemon' (default): submitted to the profile's daemon, as users run the pipeline; 'local': run in this process.",
+    )
     args = parser.parse_args()
 
     from aiida import orm
@@ -144,25 +196,52 @@ def main() -> None:
     configured_interval = computer.get_minimum_job_poll_interval()
     if args.poll_interval is not None:
         computer.set_minimum_job_poll_interval(args.poll_interval)
+    started_daemon = args.runner == 'daemon' and start_daemon()
     try:
-        results = measure_cells(codes, inputs, mpiprocs)
+        results = measure_cells(codes, inputs, mpiprocs, args.runner)
     finally:
         computer.set_minimum_job_poll_interval(configured_interval)
+        if started_daemon:
+            stop_daemon()
     poll_interval = configured_interval if args.poll_interval is None else args.poll_interval
-    args.output.write_text(json.dumps({'poll_interval_s': poll_interval, **results}, indent=1))
-    print(f'results in {args.output}; {mpiprocs} MPI ranks per job, jobs one after another on both sides, polled every {poll_interval:g} s')
+    args.output.write_text(json.dumps({'runner': args.runner, 'poll_interval_s': poll_interval, **results}, indent=1))
+    print(
+        f'results in {args.output}; {mpiprocs} MPI ranks per job, jobs one after another on both sides, '
+        f'through the {args.runner} runner, polled every {poll_interval:g} s'
+    )
     quartz, amorphous = results['quartz9'], results['amorphous']
     print(f'site xanes engine/bare: quartz9 {quartz["ratio"]:.2f}, amorphous {amorphous["ratio"]:.2f} ({amorphous["n_atoms"]} atoms)')
 
 
-def measure_cells(codes: dict, inputs: dict, mpiprocs: int) -> dict:
+def start_daemon() -> bool:
+    """Start the profile's daemon (one worker) unless it runs; whether this run started it (and so stops it)."""
+    from aiida import get_profile
+
+    from aiida_siox.cli.demo import ensure_daemon
+    from aiida_siox.setup.daemon_recovery import daemon_is_alive
+
+    profile = get_profile().name
+    running = daemon_is_alive(profile)
+    ensure_daemon(profile, print)
+    return not running
+
+
+def stop_daemon() -> None:
+    from aiida import get_profile
+
+    from aiida_siox.setup.environment import verdi
+
+    verdi('-p', get_profile().name, 'daemon', 'stop')
+
+
+def measure_cells(codes: dict, inputs: dict, mpiprocs: int, runner: str) -> dict:
     """The first Si site of alpha-quartz and of the `fast` protocol's amorphous cell, each through the engine then by hand."""
     from aiida_siox.calculations.structure_edit import alpha_quartz
 
     results = {}
     for name, structure in (('quartz9', alpha_quartz()), ('amorphous', amorphous_cell(codes))):
         print(f'{name}: {len(structure.sites)} atoms ...', flush=True)
-        row = measure_site(structure, inputs, mpiprocs)
+        row = measure_site(structure, inputs, mpiprocs, runner)
         results[name] = row
         print(f'  site through the engine {row["site_engine_s"]:.1f} s, by hand {row["site_by_hand_s"]:.1f} s', flush=True)
         print(
