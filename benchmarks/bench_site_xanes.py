@@ -120,7 +120,7 @@ def run_site_workchain(inputs: dict, runner: str) -> tuple:
     from aiida import get_profile
     from aiida.engine import run_get_node, submit
 
-    from aiida_siox.cli.demo import refresh_view
+    from aiida_siox.workflows.waiting import wait_until_terminated
 
     if runner == 'local':
         start = time.process_time()
@@ -129,9 +129,7 @@ def run_site_workchain(inputs: dict, runner: str) -> tuple:
     processes = daemon_processes(get_profile().name)
     start = cpu_seconds(processes)
     node = submit(SiteXanesWorkChain, **inputs)
-    while not node.is_terminated:
-        time.sleep(0.5)
-        refresh_view()  # a new read transaction: SQLite would keep showing this process its old snapshot
+    wait_until_terminated([node], interval=0.5)
     return node, cpu_seconds(processes) - start
 
 
@@ -218,12 +216,8 @@ def start_daemon() -> bool:
     from aiida import get_profile
 
     from aiida_siox.cli.demo import ensure_daemon
-    from aiida_siox.setup.daemon_recovery import daemon_is_alive
 
-    profile = get_profile().name
-    running = daemon_is_alive(profile)
-    ensure_daemon(profile, print)
-    return not running
+    return ensure_daemon(get_profile().name, print)
 
 
 def stop_daemon() -> None:

@@ -9,19 +9,20 @@ from collections.abc import Callable
 from aiida_siox.setup.environment import verdi
 
 
-def ensure_daemon(profile: str, echo: Callable[[str], None]) -> None:
-    """Start the profile's daemon (one worker) unless it is running."""
+def ensure_daemon(profile: str, echo: Callable[[str], None]) -> bool:
+    """Start the profile's daemon (one worker) unless it is running; whether this call started it."""
     from aiida_siox.setup.daemon_recovery import clear_stale_broker_files, daemon_is_alive
 
     if daemon_is_alive(profile):
         echo(f'Daemon of {profile}: running')
-        return
+        return False
 
     clear_stale_broker_files()  # left by an earlier crash, they would leave the new worker deaf
     result = verdi('-p', profile, 'daemon', 'start', '1')
     if result.returncode != 0:
         raise RuntimeError(f'could not start the daemon: {result.stdout}{result.stderr}')
     echo(f'Daemon of {profile}: started')
+    return True
 
 
 def refresh_view() -> None:
