@@ -4,7 +4,8 @@ The walk fetches one level of the chain per query (a data node's creator togethe
 creator's inputs), so it costs about ten queries whatever the size of the profile:
 
     aligned --align_site_spectrum--> raw, alignment (form, E0, Delta-SCF[, XCH terms]), calibration
-    raw --isotropic_site_spectrum--> xspectra x/y/z, ground-state SCF, core-hole SCF
+    raw --isotropic_site_spectrum--> xspectra x/y/z, ground-state SCF, core-hole SCF (the core-hole SCF
+        and the xspectra runs are one CoreHoleXspectraCalculation; graphs made before, two jobs)
     core-hole SCF --structure--> mark_absorber(quenched structure, site)
     quenched structure --parse_melt_quench--> MeltQuenchWorkChain (seed) --> build_amorphous_seed(x, seed, n)
 """
@@ -26,6 +27,10 @@ ALIGNMENT_TERMS = (
     ('delta_scf_excited_ev', 'E(XCH) - E(ground)'),
     ('shift_ev', 'E - E_xspectra before C'),
 )
+
+
+#: Link-label prefix of the xspectra inputs of a site job (CoreHoleXspectraCalculation's ``xspectra`` namespace).
+XSPECTRA_INPUTS = 'xspectra__'
 
 
 class ProvenanceError(ValueError):
@@ -99,26 +104,29 @@ def _calc_summaries(calcs: dict[str, orm.CalcJobNode], inputs: dict[int, dict[st
     pseudo_creators = _creators(pseudos) if pseudos else {}
     codes: dict[int, dict] = {}
     for links in inputs.values():
-        code = links.get('code')
-        if code is not None and code.pk not in codes:
-            codes[code.pk] = {
-                'code': code.full_label,
-                'executable': str(code.get_executable()) if hasattr(code, 'get_executable') else None,
-            }
+        for label in ('code', f'{XSPECTRA_INPUTS}code'):
+            code = links.get(label)
+            if code is not None and code.pk not in codes:
+                codes[code.pk] = {
+                    'code': code.full_label,
+                    'executable': str(code.get_executable()) if hasattr(code, 'get_executable') else None,
+                }
     summaries = {}
     for name, calc in calcs.items():
         links = inputs[calc.pk]
+        # the xspectra runs of a site job: its xspectra code and parameters, not pw.x's
+        prefix = XSPECTRA_INPUTS if name.startswith('xspectra_') and f'{XSPECTRA_INPUTS}code' in links else ''
         summary = {'pk': calc.pk, 'uuid': calc.uuid, 'process': calc.process_label, 'exit_status': calc.exit_status}
-        if 'code' in links:
-            summary.update(codes[links['code'].pk])
+        if f'{prefix}code' in links:
+            summary.update(codes[links[f'{prefix}code'].pk])
         output = outputs[calc.pk].get('output_parameters')
         if output is not None:
             summary['code_version'] = output.get('code_version') or output.get('creator_version')
-            if 'energy' in output.keys():
+            if 'energy' in output.keys() and not prefix:
                 summary['energy_ev'] = output['energy']
-        if 'parameters' in links:
-            summary['parameters'] = links['parameters'].get_dict()
-        kinds = {label.removeprefix('pseudos__'): node for label, node in links.items() if label.startswith('pseudos__')}
+        if f'{prefix}parameters' in links:
+            summary['parameters'] = links[f'{prefix}parameters'].get_dict()
+        kinds = {label.removeprefix('pseudos__'): node for label, node in links.items() if label.startswith('pseudos__') and not prefix}
         if kinds:
             summary['pseudos'] = {
                 kind: {

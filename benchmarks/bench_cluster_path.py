@@ -28,7 +28,7 @@ import statistics
 def site_seconds(node) -> tuple[float, int]:
     """Wall time of the site (s) and the number of jobs it ran."""
     site = next(n for n in node.called if n.process_label == 'SiteSpectrumWorkChain')
-    jobs = [n for n in site.called_descendants if n.process_label in ('PwCalculation', 'XspectraPolarisationsCalculation')]
+    jobs = [n for n in site.called_descendants if n.process_label == 'CoreHoleXspectraCalculation']
     return (site.mtime - site.ctime).total_seconds(), len(jobs)
 
 

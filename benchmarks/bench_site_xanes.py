@@ -10,16 +10,17 @@ its random start melt-quenched with the fast MD schedule), the `fast` protocol's
 Si site, on the profile's localhost codes and pseudopotential families (run `siox setup` first).
 
 For each cell: one SiteXanesWorkChain with a fixed calibration runs the ground-state SCF and one
-site (core-hole SCF, then one xspectra job for x, y, z), submitted to the profile's daemon as `siox demo`
+site (one job: core-hole SCF, the xe0 step, xspectra.x for x, y, z), submitted to the profile's daemon as `siox demo`
 and users' `submit` do (one worker; started for the run when it is not running, and stopped after); the
 site's wall time is its SiteSpectrumWorkChain's ctime -> mtime. ``--runner local`` runs it in this
 process instead (`verdi run`'s `run`): that runner has no broker, so a workchain learns that its child
 ended only by polling, every `runner.poll.interval` (1 s on a `verdi presto` profile), up to 1 s per
 hand-over that the daemon, told by a broadcast, does not wait.
 
-Then the core-hole SCF and the three xspectra runs are repeated by hand with plain `mpirun` on copies
-of the exact input files the engine wrote (aiida.in, pseudo/, aiida_x/y/z.in, the core wavefunction),
-in a temporary directory, one after another as the workchain runs them, with the same MPI ranks. The
+Then the site's job is repeated by hand on copies of the exact files the engine wrote (aiida.in, pseudo/,
+the core wavefunction, scf_levels.py, aiida_x/y/z.in): pw.x with plain `mpirun`, the xe0 step with the
+same Python, the three xspectra.x runs with plain `mpirun`, in a temporary directory, one after another
+as the job runs them, with the same MPI ranks. The
 ratio engine / by hand is the orchestration overhead. Both runs happen in the same run, back to back,
 so machine noise affects both alike. It also prints the programs' own wall times on each side (a
 program slowed by the engine's CPU use beside it shows there) and the engine's share of a core while
@@ -51,25 +52,29 @@ def qe_wall_seconds(stdout: str) -> float:
     return convert_qe_time_to_sec(line.split('CPU')[1].split('WALL')[0])
 
 
-def run_by_hand(core_hole_calc, xspectra_calc, mpiprocs: int) -> tuple[float, float]:
-    """Wall time (s) of the site's pw.x run and three xspectra.x runs, by hand from the engine's own input files,
-    and the sum of the programs' own wall times (their timing lines)."""
+def run_by_hand(job, mpiprocs: int) -> tuple[float, float]:
+    """Wall time (s) of the site job's steps (pw.x, the xe0 step, three xspectra.x runs) by hand from the files the
+    engine wrote, and the sum of the QE programs' own wall times (their timing lines)."""
+    import sys
+
     mpirun = ['mpirun', '--allow-run-as-root', '-np', str(mpiprocs)]
+    names = job.inputs.xspectra.polarisations.get_list()
     with tempfile.TemporaryDirectory() as workdir:
         path = pathlib.Path(workdir)
-        source = pathlib.Path(core_hole_calc.outputs.remote_folder.get_remote_path())
-        shutil.copy(source / 'aiida.in', path / 'aiida.in')
-        shutil.copytree(source / 'pseudo', path / 'pseudo')
-        remote = pathlib.Path(xspectra_calc.outputs.remote_folder.get_remote_path())
+        job.base.repository.copy_tree(path)  # aiida.in, scf_levels.py, aiida_x/y/z.in as uploaded (before xe0 is set)
+        remote = pathlib.Path(job.outputs.remote_folder.get_remote_path())
+        shutil.copytree(remote / 'pseudo', path / 'pseudo')
+        shutil.copy(remote / 'core_wavefunction.dat', path / 'core_wavefunction.dat')
         start, outputs = time.perf_counter(), ['pw.out']
         with open(path / 'pw.out', 'w') as out:
             subprocess.run([*mpirun, 'pw.x', '-in', 'aiida.in'], cwd=path, stdout=out, check=True)
-        shutil.copy(remote / 'stdout', path / 'stdout')  # the core wavefunction (filecore)
-        for polarisation in xspectra_calc.inputs.polarisations.get_list():
-            shutil.copy(remote / f'aiida_{polarisation}.in', path / f'xspectra_{polarisation}.in')
-            with open(path / f'xspectra_{polarisation}.out', 'w') as out:
-                subprocess.run([*mpirun, 'xspectra.x', '-in', f'xspectra_{polarisation}.in'], cwd=path, stdout=out, check=True)
-            outputs.append(f'xspectra_{polarisation}.out')
+        inputs = [f'aiida_{name}.in' for name in names]
+        step = [sys.executable, 'scf_levels.py', 'out/aiida.save/data-file-schema.xml', 'xe0.json', *inputs]
+        subprocess.run(step, cwd=path, check=True)
+        for name in names:
+            with open(path / f'aiida_{name}.in') as stdin, open(path / f'xspectra_{name}.out', 'w') as out:
+                subprocess.run([*mpirun, 'xspectra.x'], cwd=path, stdin=stdin, stdout=out, check=True)
+            outputs.append(f'xspectra_{name}.out')
         elapsed = time.perf_counter() - start
         return elapsed, sum(qe_wall_seconds((path / name).read_text()) for name in outputs)
 
@@ -144,13 +149,12 @@ def measure_site(structure, inputs: dict, mpiprocs: int, runner: str) -> dict:
         raise SystemExit(f'SiteXanesWorkChain<{node.pk}> failed: {node.exit_status} {node.exit_message}')
     site = next(n for n in node.called if n.process_label == 'SiteSpectrumWorkChain')
     engine = (site.mtime - site.ctime).total_seconds()
-    core_hole = next(n for n in site.called_descendants if n.process_label == 'PwCalculation')
-    xspectra = next(n for n in site.called_descendants if n.process_label == 'XspectraPolarisationsCalculation')
+    job = next(n for n in site.called_descendants if n.process_label == 'CoreHoleXspectraCalculation')
     # the programs' own wall times on each side: a program slowed by the engine beside it (CPU shared with
     # the worker) shows here; the rest of the difference is the engine's fixed cost between the programs
-    polarisations = xspectra.outputs.output_parameters['polarisations'].values()
-    programs_engine = core_hole.outputs.output_parameters['wall_time_seconds'] + sum(p['wall_time_seconds'] for p in polarisations)
-    by_hand, programs_by_hand = run_by_hand(core_hole, xspectra, mpiprocs)
+    polarisations = job.outputs.xspectra_parameters['polarisations'].values()
+    programs_engine = job.outputs.output_parameters['wall_time_seconds'] + sum(p['wall_time_seconds'] for p in polarisations)
+    by_hand, programs_by_hand = run_by_hand(job, mpiprocs)
     return {
         'n_atoms': len(symbols),
         'pk': node.pk,

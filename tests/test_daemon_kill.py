@@ -87,7 +87,7 @@ def test_killed_daemon_resumes_without_losing_or_repeating_work(embedded_profile
     assert state['exit_status'] == 0, state
     assert state['outputs'] == ['site_0', 'site_1', 'site_2']
     assert state['sites'] == [0, 1, 2]  # each site launched exactly once
-    # one ground-state pw.x, then per site one core-hole pw.x and one xspectra job (x, y, z): no job twice
-    assert sorted(state['jobs']).count('PwCalculation') == 4, state['detail']
-    assert sorted(state['jobs']).count('XspectraPolarisationsCalculation') == 3, state['detail']
+    # one ground-state pw.x, then per site one job (core-hole pw.x and xspectra.x for x, y, z): no job twice
+    assert sorted(state['jobs']).count('PwCalculation') == 1, state['detail']
+    assert sorted(state['jobs']).count('CoreHoleXspectraCalculation') == 3, state['detail']
     assert all(job[-1] == 0 for job in state['detail'] if job[-2] == 'finished'), state['detail']

@@ -99,7 +99,7 @@ def test_job_options_reach_every_job(siox_setup):
     builder = SiOxDatasetWorkChain.get_builder_from_protocol(
         siox_setup['codes'], [1.0], [1], protocol='fast', options=options, training_options={'queue_name': 'gpu'}
     )
-    mpi = [builder.structure.md.lammps, builder.structure.xanes.scf.pw, builder.structure.xanes.xspectra, builder.structure.bader.scf.pw]
+    mpi = [builder.structure.md.lammps, builder.structure.xanes.scf.pw, builder.structure.bader.scf.pw]  # a site's one job: scf's
     assert all(job.metadata.options['queue_name'] == 'cpu' and job.metadata.options['withmpi'] for job in mpi)
     bader = builder.structure.bader.bader.metadata.options
     assert bader['withmpi'] is False and bader['max_wallclock_seconds'] == 7200  # serial jobs inherit the wall time

@@ -124,7 +124,7 @@ def test_rerun_failed_computes_only_the_failed_site(quartz_with_failed_site, aii
     called = [n.process_label for n in rerun.called]
     assert called == ['SiteSpectrumWorkChain']  # no ground-state SCF, one site
     new_calcs = orm.QueryBuilder().append(orm.CalcJobNode).count() - pw_calcs_before
-    assert new_calcs == 2  # one core-hole pw.x + one xspectra job (x, y, z)
+    assert new_calcs == 1  # one job: the core-hole pw.x and xspectra.x for x, y, z
 
     rows = site_rows(node)  # follows the rerun: the newest state of every site
     assert {row['site']: (row['state'], row['xanes']) for row in rows} == {s: ('done', rerun.pk) for s in (0, 1, 2)}
@@ -195,36 +195,53 @@ def test_calibration_of_another_form_is_refused_before_any_job(xanes_inputs):
     assert orm.QueryBuilder().append(orm.CalcJobNode).count() == before
 
 
-def test_three_polarisations_in_one_job_give_the_three_jobs_spectra(quartz_with_failed_site):
-    """The site's one xspectra job (XspectraPolarisationsCalculation: three xspectra.x runs) against
-    three separate xspectra.x jobs on the same core-hole SCF of quartz site 2: the same spectra and
-    energy zero, and the site ran two jobs in all (core-hole pw.x + one xspectra job)."""
+def test_the_site_job_gives_separate_jobs_spectra_and_sets_xe0_mid_gap(quartz_with_failed_site):
+    """The site's one job (CoreHoleXspectraCalculation: pw.x, the xe0 step, three xspectra.x runs) against
+    three separate xspectra.x jobs on its own SCF with the xe0 it set: the same spectra and energy zero.
+    The xe0 the job's step read from pw.x's XML is the mid-gap of the job's parsed bands, and it is the
+    energy zero of the site's alignment."""
     from aiida.plugins import CalculationFactory
 
+    from aiida_siox.analysis.spectrum import occupation_cut_energy
+
     XspectraCalculation = CalculationFactory('xspec.xspectra')
-    _, node = quartz_with_failed_site
+    results, node = quartz_with_failed_site
     site = next(n for n in node.called if n.process_label == 'SiteSpectrumWorkChain' and n.inputs.site.value == 2)
     jobs = sorted(n.process_label for n in site.called_descendants if isinstance(n, orm.CalcJobNode))
-    assert jobs == ['PwCalculation', 'XspectraPolarisationsCalculation'], jobs
-    job = next(n for n in site.called_descendants if n.process_label == 'XspectraPolarisationsCalculation')
+    assert jobs == ['CoreHoleXspectraCalculation'], jobs
+    job = next(n for n in site.called_descendants if n.process_label == 'CoreHoleXspectraCalculation')
     assert job.is_finished_ok and sorted(job.outputs.spectra) == ['x', 'y', 'z']
     raw = site.outputs.raw.creator
     assert {raw.inputs[f'spectrum_{name}'].uuid for name in 'xyz'} == {job.outputs.spectra[name].uuid for name in 'xyz'}
-    # one job: its submit script runs xspectra.x three times, each with its own input
+    assert raw.inputs.core_hole_parameters.uuid == job.outputs.output_parameters.uuid
+    # one job: pw.x, then the xe0 step, then xspectra.x three times, each with its own input
     script = job.base.repository.get_object_content('_aiidasubmit.sh')
-    assert [f'aiida_{name}.in' in script for name in 'xyz'] == [True] * 3 and script.count('xspectra.x') == 3
+    assert script.count('pw.x') == 1 and script.count('scf_levels.py') == 1 and script.count('xspectra.x') == 3
+    assert script.index('pw.x') < script.index('scf_levels.py') < script.index('xspectra.x')
+    bands = job.outputs.output_band
+    xe0 = job.outputs.xspectra_parameters['xe0']
+    assert xe0 == pytest.approx(occupation_cut_energy(bands.get_bands(), bands.get_array('occupations')), abs=1e-9)
+    assert results['alignments']['site_2']['energy_zero_ev'] == pytest.approx(xe0, abs=1e-12)
 
     options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2}}
     for axis, name in enumerate('xyz'):
-        parameters = job.inputs.parameters.get_dict()
-        parameters['INPUT_XSPECTRA']['xepsilon'] = [float(axis == i) for i in range(3)]
-        inputs = {label: job.inputs[label] for label in ('code', 'parent_folder', 'core_wfc_data', 'kpoints')}
-        results, separate = run_get_node(XspectraCalculation, **inputs, parameters=orm.Dict(parameters), metadata={'options': options})
+        parameters = job.inputs.xspectra.parameters.get_dict()
+        parameters['INPUT_XSPECTRA'].update(xepsilon=[float(axis == i) for i in range(3)], xe0=xe0)
+        parameters['INPUT_XSPECTRA'].pop('time_limit', None)
+        inputs = {
+            'code': job.inputs.xspectra.code,
+            'parent_folder': job.outputs.remote_folder,
+            'core_wfc_data': job.inputs.xspectra.core_wavefunction,
+            'kpoints': job.inputs.xspectra.kpoints,
+        }
+        separate_results, separate = run_get_node(
+            XspectraCalculation, **inputs, parameters=orm.Dict(parameters), metadata={'options': options}
+        )
         assert separate.is_finished_ok, (separate.exit_status, separate.exit_message)
-        reference, spectrum = results['spectra'], job.outputs.spectra[name]
+        reference, spectrum = separate_results['spectra'], job.outputs.spectra[name]
         assert np.allclose(spectrum.get_x()[1], reference.get_x()[1])
         assert np.allclose(spectrum.get_y()[0][1], reference.get_y()[0][1], rtol=1e-6, atol=1e-12), name
-        assert job.outputs.output_parameters['polarisations'][name]['xepsilon'] == parameters['INPUT_XSPECTRA']['xepsilon']
-        printed = results['output_parameters']
+        assert job.outputs.xspectra_parameters['polarisations'][name]['xepsilon'] == parameters['INPUT_XSPECTRA']['xepsilon']
+        printed = separate_results['output_parameters']
         shared = [key for key in ('energy_zero', 'fermi_energy', 'core_level_energy') if key in printed.keys()]
-        assert shared and all(float(job.outputs.output_parameters[key]) == pytest.approx(float(printed[key])) for key in shared)
+        assert shared and all(float(job.outputs.xspectra_parameters[key]) == pytest.approx(float(printed[key])) for key in shared)

@@ -15,15 +15,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from aiida_siox.analysis.scf_levels import OCCUPIED_FRACTION, first_empty_level, highest_occupied_level, occupation_cut_energy
 from aiida_siox.ml.edge import onset_energy
 from aiida_siox.ml.grid import ML_GRID, QUARTZ_MAIN_PEAK_EV
 
-__all__ = ['ML_GRID', 'QUARTZ_MAIN_PEAK_EV', 'onset_energy']
+__all__ = [
+    'ML_GRID',
+    'OCCUPIED_FRACTION',
+    'QUARTZ_MAIN_PEAK_EV',
+    'first_empty_level',
+    'highest_occupied_level',
+    'occupation_cut_energy',
+    'onset_energy',
+]
 
 #: The two forms of the per-site alignment (module docstring).
 ALIGNMENT_FORMS = ('fch', 'xch')
-#: A level counts as occupied when it holds at least this fraction of a full occupation.
-OCCUPIED_FRACTION = 0.5
 #: Onset spikes: a peak narrower than this (FWHM, eV) within :data:`SPIKE_WINDOW_EV` of the onset.
 SPIKE_MAX_FWHM_EV = 0.5
 SPIKE_WINDOW_EV = 3.0
@@ -37,53 +44,17 @@ def isotropic_spectrum(polarisations: list[np.ndarray]) -> np.ndarray:
     return stack.mean(axis=0)
 
 
-def _levels(eigenvalues: np.ndarray, occupations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flattened levels and occupations as fractions of a full level (pw.x gives 2 per band unpolarised)."""
-    levels, occupations = np.asarray(eigenvalues, float).ravel(), np.asarray(occupations, float).ravel()
-    if levels.shape != occupations.shape or not len(levels):
-        raise ValueError('eigenvalues and occupations must have the same, non-zero size')
-    full = 2.0 if occupations.max() > 1.0 + 1e-6 else 1.0
-    return levels, occupations / full
-
-
-def highest_occupied_level(eigenvalues: np.ndarray, occupations: np.ndarray) -> float:
-    """The highest level holding at least half a full occupation (eV): the valence-band top of an insulator."""
-    levels, fraction = _levels(eigenvalues, occupations)
-    occupied = levels[fraction >= OCCUPIED_FRACTION]
-    if not len(occupied):
-        raise ValueError('no occupied level')
-    return float(occupied.max())
-
-
-def occupation_cut_energy(eigenvalues: np.ndarray, occupations: np.ndarray) -> float:
-    """Where xspectra should cut the occupied states (its ``xe0``): midway between the highest occupied
-    and the first empty level (eV).
-
-    xspectra's default zero is the highest level with occupation > 0.001: under Gaussian smearing
-    that is c-Si's core-exciton level, and a cut through a level (a pole of the continued fraction)
-    leaves a narrow spike at the onset (measured: 0.1 eV wide). Midway, no level sits at the cut in
-    an insulator; in a metal both levels are at the Fermi energy.
-    """
-    return 0.5 * (highest_occupied_level(eigenvalues, occupations) + first_empty_level(eigenvalues, occupations))
-
-
-def first_empty_level(eigenvalues: np.ndarray, occupations: np.ndarray) -> float:
-    """The lowest level holding less than half a full occupation (eV): the FCH run's core-exciton level."""
-    levels, fraction = _levels(eigenvalues, occupations)
-    empty = levels[fraction < OCCUPIED_FRACTION]
-    if not len(empty):
-        raise ValueError('no empty level: the SCF needs more bands (nbnd) for the excited-state alignment')
-    return float(empty.min())
-
-
 def xspectra_energy_zero(input_namelist: dict, output_parameters: dict) -> float:
-    """xspectra's energy zero E0 (eV): ``xe0`` when its INPUT_XSPECTRA namelist sets it, else the zero it printed.
+    """xspectra's energy zero E0 (eV): ``xe0`` when its INPUT_XSPECTRA namelist sets it, or when the site job
+    set it between pw.x and xspectra.x (``xe0`` of the job's xspectra output), else the zero it printed.
 
     xspectra prints 'energy-zero of the spectrum [eV]' (aiida-qe-xspec: ``energy_zero``), the same
-    value as its ``ef`` line (``fermi_energy``): NOT pw.x's Fermi energy.
+    value as its ``ef`` line (``fermi_energy``): NOT pw.x's Fermi energy. With ``xe0`` set it prints
+    ``ef`` all the same, so ``ef`` is never the zero then.
     """
-    if input_namelist.get('xe0') is not None:
-        return float(input_namelist['xe0'])
+    for value in (input_namelist.get('xe0'), output_parameters.get('xe0')):
+        if value is not None:
+            return float(value)
     for key in ('energy_zero', 'fermi_energy'):
         if output_parameters.get(key) is not None:
             return float(output_parameters[key])

@@ -28,6 +28,8 @@ def xspectra_run_of(raw: orm.XyData) -> orm.CalcJobNode:
 def fch_alignment_of(raw: orm.XyData, delta_scf: orm.Float) -> orm.Dict:
     """The ``fch`` alignment of a site from its stored raw spectrum's xspectra run (a calcfunction; nothing recomputed)."""
     xspectra = xspectra_run_of(raw)
+    if 'xspectra_parameters' in xspectra.outputs:  # a site job (CoreHoleXspectraCalculation): SCF and xspectra in one
+        return site_alignment(delta_scf, xspectra.inputs.xspectra.parameters, xspectra.outputs.xspectra_parameters)
     return site_alignment(delta_scf, xspectra.inputs.parameters, xspectra.outputs.output_parameters)
 
 

@@ -1,28 +1,26 @@
-"""``SiteSpectrumWorkChain``: the Si K-edge spectrum of one site (core-hole SCF + one xspectra job for x, y, z).
+"""``SiteSpectrumWorkChain``: the Si K-edge spectrum of one site (one job: core-hole SCF + xspectra for x, y, z).
 
 The transition energies are aligned per site (docs/method.md): ``fch`` (default) uses the full
 core-hole SCF and xspectra's own energy zero; ``xch`` adds a neutral excited-state SCF (a separate
 pw.x job) as the paper's cross-check. xspectra's zero (``xe0``) is set midway between the highest occupied
-and the first empty level of the core-hole SCF: xspectra's default, the highest level with occupation
-> 0.001, is the core-exciton level of c-Si under Gaussian smearing, and cutting the occupied states
-through a level leaves a narrow spike at the onset.
+and the first empty level of the core-hole SCF, inside the site's job (analysis/scf_levels.py): xspectra's
+default, the highest level with occupation > 0.001, is the core-exciton level of c-Si under Gaussian
+smearing, and cutting the occupied states through a level leaves a narrow spike at the onset.
 """
 
 from __future__ import annotations
 
 from aiida import orm
-from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_
 from aiida.plugins import DataFactory
 
-from aiida_siox.analysis.spectrum import ALIGNMENT_FORMS, occupation_cut_energy
+from aiida_siox.analysis.spectrum import ALIGNMENT_FORMS
 from aiida_siox.calculations.spectra import align_site_spectrum, isotropic_site_spectrum, site_alignment
 from aiida_siox.calculations.structure_edit import ABSORBER_KIND, absorber_species_index, mark_absorber
-from aiida_siox.calculations.xspectra_polarisations import POLARISATIONS, XspectraPolarisationsCalculation
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
+from aiida_siox.workflows.core_hole_xspectra import CoreHoleXspectraBaseWorkChain
 from aiida_siox.workflows.launch import submit_once
 from aiida_siox.workflows.scf_inputs import pw_base_inputs
-from aiida_siox.workflows.xspectra_polarisations import XspectraPolarisationsBaseWorkChain
 
 UpfData = DataFactory('pseudo.upf')
 
@@ -32,13 +30,22 @@ def validate_alignment(value, _):
         return f'alignment must be one of {list(ALIGNMENT_FORMS)}, got {value.value!r}'
 
 
-class SiteSpectrumWorkChain(WorkChain):
-    """Core-hole SCF for one Si site, xspectra for x, y, z, powder average and alignment.
+def validate_inputs(inputs, _):
+    """The mid-gap xe0 is set inside the site's job by a Python: one must be given."""
+    namelist = inputs.get('xspectra', {}).get('parameters', orm.Dict()).get_dict().get('INPUT_XSPECTRA', {})
+    mid_gap = inputs.get('xe0_mid_gap', orm.Bool(True)).value
+    if mid_gap and 'xe0' not in namelist and 'energy_zero_code' not in inputs:
+        return 'xe0_mid_gap needs energy_zero_code (the siox-python code): it sets xe0 inside the site job'
 
-    The three polarisations are one job (``XspectraPolarisationsCalculation``: three xspectra.x runs
-    in sequence in one directory), not three: each job costs the engine ~3.5 s of fixed cost plus
-    an idle gap (quartz site: 6.5 s as one job vs 10.4 s as three). Run side by side instead, the
-    three oversubscribe a small machine (21 s vs 10 s measured); on a cluster the site-level
+
+class SiteSpectrumWorkChain(WorkChain):
+    """One job for a Si site (core-hole SCF, xe0, xspectra for x, y, z), then powder average and alignment.
+
+    The SCF and the three polarisations are one job (``CoreHoleXspectraCalculation``: pw.x, then
+    three xspectra.x runs in sequence in one directory), not two or four: each job costs the engine
+    a restart workchain, an upload, a scheduler poll, a retrieval and a parse (quartz site: 9.4 s as
+    two jobs, see the closing notes of issue 16 for one). Run side by side instead, the three
+    polarisations oversubscribe a small machine (21 s vs 10 s measured); on a cluster the site-level
     fan-out gives the parallelism.
     """
 
@@ -65,14 +72,27 @@ class SiteSpectrumWorkChain(WorkChain):
             help="Set xspectra's xe0 (its energy zero and the cut of the occupied states) midway between the core-hole "
             "SCF's highest occupied and first empty level (unless the xspectra parameters set xe0 themselves).",
         )
-        spec.expose_inputs(CancelTolerantPwBaseWorkChain, namespace='scf', exclude=('pw.structure',))
-        spec.expose_inputs(XspectraPolarisationsCalculation, namespace='xspectra', include=('code', 'parameters', 'metadata', 'kpoints'))
+        spec.input(
+            'energy_zero_code',
+            valid_type=orm.AbstractCode,
+            required=False,
+            help='The siox-python code: sets the mid-gap xe0 inside the site job (needed with xe0_mid_gap).',
+        )
+        spec.expose_inputs(
+            CancelTolerantPwBaseWorkChain,
+            namespace='scf',
+            exclude=('pw.structure',),
+            namespace_options={'help': 'The SCF inputs; the site job (SCF and xspectra runs) runs with scf.pw.metadata.options.'},
+        )
+        spec.input_namespace('xspectra', help='The xspectra.x runs of the site job.')
+        spec.input('xspectra.code', valid_type=orm.AbstractCode, help='xspectra.x, on the computer of the pw.x code.')
+        spec.input('xspectra.parameters', valid_type=orm.Dict, help='xspectra.x namelists (the job sets xiabs, xepsilon, files).')
+        spec.input('xspectra.kpoints', valid_type=orm.KpointsData, help='k-point mesh of the xspectra runs.')
+        spec.inputs.validator = validate_inputs
         spec.outline(
-            cls.run_core_hole_scf,
-            cls.inspect_core_hole_scf,
+            cls.run_site_job,
+            cls.inspect_site_job,
             if_(cls.needs_excited_state)(cls.run_excited_state_scf, cls.inspect_excited_state_scf),
-            cls.run_xspectra,
-            cls.inspect_xspectra,
             cls.collect_spectrum,
             if_(cls.has_calibration)(cls.align),
         )
@@ -84,22 +104,41 @@ class SiteSpectrumWorkChain(WorkChain):
         spec.output('core_hole_parameters', valid_type=orm.Dict)
         spec.exit_code(410, 'ERROR_CORE_HOLE_SCF_FAILED', message='The core-hole SCF failed with exit status {status}.')
         spec.exit_code(411, 'ERROR_EXCITED_STATE_SCF_FAILED', message='The excited-state (XCH) SCF failed with exit status {status}.')
-        spec.exit_code(420, 'ERROR_XSPECTRA_FAILED', message='The xspectra.x job (x, y, z) failed with exit status {status}.')
+        spec.exit_code(420, 'ERROR_XSPECTRA_FAILED', message='The xspectra.x runs (x, y, z) failed with exit status {status}.')
 
-    def run_core_hole_scf(self):
+    def run_site_job(self):
+        """The core-hole SCF, xe0 and xspectra.x for x, y and z: one job (three runs in one directory)."""
         scf = self.exposed_inputs(CancelTolerantPwBaseWorkChain, namespace='scf')
         marked = mark_absorber(self.inputs.structure, self.inputs.site)
-        self.ctx.xiabs = absorber_species_index(marked.get_kind_names())
         parameters = scf['pw']['parameters'].get_dict()
         parameters.setdefault('SYSTEM', {})['tot_charge'] = 1.0  # full core hole: the 1s electron is removed
         extra = {ABSORBER_KIND: self.inputs.core_hole_pseudo}
-        inputs = pw_base_inputs(scf, marked, 'core_hole_scf', parameters=orm.Dict(parameters), extra_pseudos=extra)
-        return ToContext(core_hole=submit_once(self, CancelTolerantPwBaseWorkChain, **inputs))
+        inputs = pw_base_inputs(scf, marked, 'core_hole_xspectra', parameters=orm.Dict(parameters), extra_pseudos=extra)
+        xspectra = self.inputs.xspectra.parameters.get_dict()
+        namelist = xspectra.setdefault('INPUT_XSPECTRA', {})
+        namelist['xiabs'] = absorber_species_index(marked.get_kind_names())
+        pw = {
+            **inputs['pw'],
+            'xspectra': {
+                'code': self.inputs.xspectra.code,
+                'parameters': orm.Dict(xspectra),
+                'kpoints': self.inputs.xspectra.kpoints,
+                'core_wavefunction': self.inputs.core_wavefunction,
+            },
+        }
+        if self.inputs.xe0_mid_gap.value and 'xe0' not in namelist:
+            pw['energy_zero_code'] = self.inputs.energy_zero_code
+        return ToContext(site_job=submit_once(self, CoreHoleXspectraBaseWorkChain, **{**inputs, 'pw': pw}))
 
-    def inspect_core_hole_scf(self):
-        if not self.ctx.core_hole.is_finished_ok:
-            return self.exit_codes.ERROR_CORE_HOLE_SCF_FAILED.format(status=self.ctx.core_hole.exit_status)
-        self.out('core_hole_parameters', self.ctx.core_hole.outputs.output_parameters)
+    def inspect_site_job(self):
+        """A failed SCF ends the site with 410, a failed xspectra part (SCF done) with 420."""
+        job = self.ctx.site_job
+        if not job.is_finished_ok:
+            calcs = sorted((n for n in job.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.ctime)
+            xspectra_failed = bool(calcs) and 600 <= (calcs[-1].exit_status or 0) < 700  # the job's xspectra part
+            status = self.exit_codes.ERROR_XSPECTRA_FAILED if xspectra_failed else self.exit_codes.ERROR_CORE_HOLE_SCF_FAILED
+            return status.format(status=job.exit_status)
+        self.out('core_hole_parameters', job.outputs.output_parameters)
 
     def needs_excited_state(self):
         return self.inputs.alignment.value == 'xch'
@@ -108,7 +147,7 @@ class SiteSpectrumWorkChain(WorkChain):
         """Neutral excited state (XCH): core-hole pseudopotential, no net charge, so the extra electron
         fills the lowest empty level. A pw.x job of its own, never derived from the FCH run."""
         scf = self.exposed_inputs(CancelTolerantPwBaseWorkChain, namespace='scf')
-        marked = self.ctx.core_hole.inputs.pw.structure
+        marked = self.ctx.site_job.inputs.pw.structure
         parameters = scf['pw']['parameters'].get_dict()
         parameters.setdefault('SYSTEM', {})['tot_charge'] = 0.0
         extra = {ABSORBER_KIND: self.inputs.core_hole_pseudo}
@@ -120,57 +159,21 @@ class SiteSpectrumWorkChain(WorkChain):
             return self.exit_codes.ERROR_EXCITED_STATE_SCF_FAILED.format(status=self.ctx.excited.exit_status)
         self.out('excited_state_parameters', self.ctx.excited.outputs.output_parameters)
 
-    def run_xspectra(self):
-        """xspectra.x for x, y and z as one job (three runs in one directory, one spectrum each)."""
-        exposed = AttributeDict(self.exposed_inputs(XspectraPolarisationsCalculation, namespace='xspectra'))
-        parameters = exposed.parameters.get_dict()
-        namelist = parameters.setdefault('INPUT_XSPECTRA', {})
-        namelist['xiabs'] = self.ctx.xiabs
-        if self.inputs.xe0_mid_gap.value and 'xe0' not in namelist:
-            bands = self.ctx.core_hole.outputs.output_band
-            namelist['xe0'] = occupation_cut_energy(bands.get_bands(), bands.get_array('occupations'))
-        inputs = AttributeDict(
-            {
-                'xspectra': {
-                    'code': exposed.code,
-                    'parameters': orm.Dict(parameters),
-                    'parent_folder': self.ctx.core_hole.outputs.remote_folder,
-                    'core_wfc_data': self.inputs.core_wavefunction,
-                    'polarisations': orm.List(list(POLARISATIONS)),
-                    'metadata': exposed.get('metadata', {}),
-                },
-                'kpoints': exposed.kpoints,
-                'metadata': {'call_link_label': 'xspectra'},
-            }
-        )
-        return ToContext(xspectra=submit_once(self, XspectraPolarisationsBaseWorkChain, **inputs))
-
-    def inspect_xspectra(self):
-        node = self.ctx.xspectra
-        if not node.is_finished_ok:
-            return self.exit_codes.ERROR_XSPECTRA_FAILED.format(status=node.exit_status)
-
     def collect_spectrum(self):
-        spectra = self.ctx.xspectra.outputs.spectra
-        result = isotropic_site_spectrum(
-            spectra['x'],
-            spectra['y'],
-            spectra['z'],
-            self.inputs.ground_state,
-            self.ctx.core_hole.outputs.output_parameters,
-        )
+        job = self.ctx.site_job
+        spectra = job.outputs.spectra
+        result = isotropic_site_spectrum(spectra['x'], spectra['y'], spectra['z'], self.inputs.ground_state, job.outputs.output_parameters)
         self.ctx.raw = result['raw']
         self.out_many(result)
-        xspectra = self.ctx.xspectra  # the three runs share one SCF and one xe0
-        inputs = {
+        inputs = {  # the three runs share one SCF and one xe0 (in the output when the job set it)
             'delta_scf': result['delta_scf'],
-            'xspectra_parameters': xspectra.inputs.xspectra.parameters,
-            'xspectra_output': xspectra.outputs.output_parameters,
+            'xspectra_parameters': job.inputs.pw.xspectra.parameters,
+            'xspectra_output': job.outputs.xspectra_parameters,
         }
         if self.needs_excited_state():
             inputs.update(
                 ground_parameters=self.inputs.ground_state,
-                core_hole_bands=self.ctx.core_hole.outputs.output_band,
+                core_hole_bands=job.outputs.output_band,
                 excited_parameters=self.ctx.excited.outputs.output_parameters,
             )
         self.ctx.alignment = site_alignment(**inputs)

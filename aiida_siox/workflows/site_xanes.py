@@ -87,7 +87,7 @@ class SiteXanesWorkChain(SioxProtocolMixin, WorkChain):
             required=False,
             validator=validate_site_overrides,
             help='{"<site>": {"scf_parameters": {...}, "options": {...}}}: merged into that site\'s core-hole SCF '
-            '(parameters, job options) and xspectra (job options) only.',
+            'parameters and the options of its job (SCF and xspectra runs) only.',
         )
         spec.input_namespace('previous', required=False, help='Outputs of an earlier run; their sites are not recomputed.')
         spec.input_namespace('previous.raw_spectra', valid_type=orm.XyData, dynamic=True, required=False)
@@ -133,14 +133,15 @@ class SiteXanesWorkChain(SioxProtocolMixin, WorkChain):
     ):
         """Builder for the XANES of a structure's Si sites from a protocol (``fast``, ``moderate``, ``paper``).
 
-        :param codes: ``pw`` and ``xspectra`` codes.
+        :param codes: ``pw`` and ``xspectra`` codes, and ``python`` (siox-python: sets the mid-gap xe0 inside
+            each site's job) unless the protocol's ``xe0_mid_gap`` is off.
         :param structure: the cell (leave out when a parent workchain supplies it).
         :param overrides: nested dict merged into the protocol, e.g. ``{'scf': {'ecutwfc': 30.0}}``.
         :param options: job options of pw.x and xspectra.x (default: 2 local MPI ranks, 1 h).
         :param calibration: the alpha-quartz calibration; without it only raw spectra come out.
         """
-        require_codes(codes, {'pw', 'xspectra'}, cls.__name__)
         inputs = cls.get_protocol_inputs(protocol, overrides)
+        require_codes(codes, {'pw', 'xspectra', 'python'} if inputs['xe0_mid_gap'] else {'pw', 'xspectra'}, cls.__name__)
         options = mpi_options(options)
         settings = inputs['xspectra']
         parameters = {
@@ -172,6 +173,8 @@ class SiteXanesWorkChain(SioxProtocolMixin, WorkChain):
         builder.max_concurrent_sites = orm.Int(concurrency.resolve_window(inputs['max_concurrent_sites'], slots))
         builder.alignment = orm.Str(inputs['alignment'])
         builder.xe0_mid_gap = orm.Bool(inputs['xe0_mid_gap'])
+        if inputs['xe0_mid_gap']:
+            builder.energy_zero_code = codes['python']
         builder.core_hole_pseudo = orm.load_group(inputs['core_hole_family']).get_pseudo('Si')
         builder.core_wavefunction = orm.load_group(inputs['core_wavefunction_group']).nodes[0]
         builder.scf = pw_scf_inputs(codes['pw'], inputs['pseudo_family'], inputs['scf'], options)
@@ -179,7 +182,6 @@ class SiteXanesWorkChain(SioxProtocolMixin, WorkChain):
             'code': codes['xspectra'],
             'parameters': orm.Dict(parameters),
             'kpoints': kpoints_mesh(settings['kpoints_mesh']),
-            'metadata': {'options': options},
         }
         return builder
 
@@ -281,13 +283,12 @@ class SiteXanesWorkChain(SioxProtocolMixin, WorkChain):
             pw = dict(inputs.scf['pw'])
             pw['parameters'] = orm.Dict(merge_nested(pw['parameters'].get_dict(), override['scf_parameters']))
             inputs.scf = {**inputs.scf, 'pw': pw}
-        if override.get('options'):
-            for namespace in ('scf', 'xspectra'):
-                block = dict(inputs[namespace]) if namespace == 'xspectra' else dict(inputs[namespace]['pw'])
-                metadata = dict(block.get('metadata', {}))
-                metadata['options'] = {**metadata.get('options', {}), **override['options']}
-                block['metadata'] = metadata
-                inputs[namespace] = block if namespace == 'xspectra' else {**inputs.scf, 'pw': block}
+        if override.get('options'):  # the site's one job runs with the SCF's options
+            pw = dict(inputs.scf['pw'])
+            metadata = dict(pw.get('metadata', {}))
+            metadata['options'] = {**metadata.get('options', {}), **override['options']}
+            pw['metadata'] = metadata
+            inputs.scf = {**inputs.scf, 'pw': pw}
         return inputs
 
     def inspect_finished_sites(self):

@@ -1,0 +1,54 @@
+"""Parser of :class:`~aiida_siox.calculations.core_hole_xspectra.CoreHoleXspectraCalculation`.
+
+pw.x's part is aiida-quantumespresso's ``PwParser`` as it is (same outputs, same exit codes, so the
+``PwBaseWorkChain`` handlers see a failed SCF as they see a ``PwCalculation``); the xspectra.x runs are
+read only when the SCF succeeded, and each failure of theirs has its own exit code (600s).
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiida import orm
+from aiida.engine import ExitCode
+from aiida_quantumespresso.parsers.pw import PwParser
+
+from aiida_siox.calculations.core_hole_xspectra import ENERGY_ZERO_OUTPUT, ENERGY_ZERO_RECORD
+from aiida_siox.parsers.xspectra_polarisations import parse_polarisation_runs, runs_summary
+
+#: aiida-qe-xspec's failure labels -> this job's exit codes.
+XSPECTRA_FAILURES = {
+    'ERROR_OUTPUT_STDOUT_MISSING': 'ERROR_XSPECTRA_OUTPUT_MISSING',
+    'ERROR_OUT_OF_WALLTIME': 'ERROR_XSPECTRA_OUT_OF_WALLTIME',
+    'ERROR_READING_SPECTRUM_FILE': 'ERROR_XSPECTRA_SPECTRUM_UNREADABLE',
+    'ERROR_READING_SPECTRUM_FILE_DATA': 'ERROR_XSPECTRA_SPECTRUM_UNREADABLE',
+}
+
+
+class CoreHoleXspectraParser(PwParser):
+    """The SCF as ``PwParser`` parses it; then xe0's record and each polarisation's output and spectrum."""
+
+    def parse(self, **kwargs) -> ExitCode:
+        exit_code = super().parse(**kwargs)  # None when the SCF is fine
+        if exit_code is not None and exit_code.status:
+            return exit_code
+        files = self.retrieved.base.repository.list_object_names()
+        levels = {}
+        if 'energy_zero_code' in self.node.inputs:
+            if ENERGY_ZERO_RECORD not in files:
+                log = self.retrieved.base.repository.get_object_content(ENERGY_ZERO_OUTPUT, mode='r') if ENERGY_ZERO_OUTPUT in files else ''
+                detail = log.strip().splitlines()[-1] if log.strip() else f'no {ENERGY_ZERO_OUTPUT}'
+                return self.exit_codes.ERROR_ENERGY_ZERO_STEP.format(detail=detail)
+            levels = json.loads(self.retrieved.base.repository.get_object_content(ENERGY_ZERO_RECORD, mode='r'))
+        names = self.node.inputs.xspectra.polarisations.get_list()
+        runs = parse_polarisation_runs(self.retrieved, names)
+        if runs.parsed:
+            self.out('xspectra_parameters', orm.Dict({**runs_summary(runs, names), **levels}))
+        if runs.failure is not None:
+            label, polarisation = runs.failure
+            if label in XSPECTRA_FAILURES:
+                return self.exit_codes[XSPECTRA_FAILURES[label]].format(polarisation=polarisation)
+            error = '; '.join(runs.logs.error) or label
+            return self.exit_codes.ERROR_XSPECTRA_FAILED.format(polarisation=polarisation, error=error)
+        self.out('spectra', runs.spectra)
+        return ExitCode(0)
