@@ -14,6 +14,8 @@ QUARTZ_CALIBRATION = 'aiida.workflows:siox.quartz_calibration'
 BADER = 'aiida.workflows:siox.bader'
 TRAINING = 'aiida.workflows:siox.training'
 ASSEMBLY = 'aiida.calculations:siox.assemble_dataset'
+#: Process labels of the calcfunctions that make a site's raw (powder) spectrum: now, and in graphs made before.
+RAW_SPECTRUM_MAKERS = ('site_powder_spectrum', 'isotropic_site_spectrum')
 
 #: Extras on SiteXanesWorkChain nodes: the newer run that reran this one's failed sites, and back.
 RERUN_BY, RERUN_OF = 'siox_rerun_by', 'siox_rerun_of'

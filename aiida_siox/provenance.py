@@ -4,8 +4,9 @@ The walk fetches one level of the chain per query (a data node's creator togethe
 creator's inputs), so it costs about ten queries whatever the size of the profile:
 
     aligned --align_site_spectrum--> raw, alignment (form, E0, Delta-SCF[, XCH terms]), calibration
-    raw --isotropic_site_spectrum--> xspectra x/y/z, ground-state SCF, core-hole SCF (the core-hole SCF
-        and the xspectra runs are one CoreHoleXspectraCalculation; graphs made before, two jobs)
+    raw --site_powder_spectrum--> xspectra x/y/z, ground-state SCF, core-hole SCF (the core-hole SCF
+        and the xspectra runs are one CoreHoleXspectraCalculation; graphs made before: two jobs, and
+        isotropic_site_spectrum instead of site_powder_spectrum)
     core-hole SCF --structure--> mark_absorber(quenched structure, site)
     quenched structure --parse_melt_quench--> MeltQuenchWorkChain (seed) --> build_amorphous_seed(x, seed, n)
 """
@@ -18,7 +19,7 @@ from aiida.manage import get_manager
 
 from aiida_siox.analysis.rdf import coordination, coordination_label
 from aiida_siox.calculations.dataset import UUID_COLUMNS, dataset_rows
-from aiida_siox.graph import SUPERSEDED_BY
+from aiida_siox.graph import RAW_SPECTRUM_MAKERS, SUPERSEDED_BY
 
 #: Terms of a site's alignment as `siox provenance` prints them.
 ALIGNMENT_TERMS = (
@@ -183,7 +184,7 @@ def spectrum_provenance(spectrum: orm.XyData) -> dict:
 
 def _spectrum_provenance(spectrum: orm.XyData) -> dict:
     creator, inputs = _made_by([spectrum])[spectrum.pk]
-    if creator is None or creator.process_label not in ('align_site_spectrum', 'isotropic_site_spectrum'):
+    if creator is None or creator.process_label not in ('align_site_spectrum', *RAW_SPECTRUM_MAKERS):
         label = creator.process_label if creator is not None else 'no creator'
         raise ProvenanceError(f'<{spectrum.pk}> is not a site spectrum of this plugin (made by {label})')
     result: dict = {'spectrum': {'pk': spectrum.pk, 'uuid': spectrum.uuid, 'kind': 'aligned'}}

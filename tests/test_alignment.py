@@ -63,8 +63,10 @@ def test_calibration_records_form_cell_and_puts_quartz_on_1846(quartz_and_silico
     energy, intensity = absolute(quartz['raw'], quartz['alignment'], calibration)
     assert main_peak_energy(energy, intensity) == pytest.approx(1846.0, abs=0.05)
     # E0 is xspectra's zero as set: midway between the core-hole SCF's occupied and empty levels, written into xe0
-    xspectra = quartz['raw'].creator.inputs.spectrum_x.creator
-    assert quartz['alignment']['energy_zero_ev'] == pytest.approx(xspectra.inputs.parameters['INPUT_XSPECTRA']['xe0'])
+    # by the site's job between pw.x and xspectra.x (and recorded in its xspectra output)
+    job = quartz['raw'].creator.inputs.spectrum_x.creator
+    assert job.process_label == 'CoreHoleXspectraCalculation' and 'xe0' not in job.inputs.xspectra.parameters['INPUT_XSPECTRA']
+    assert quartz['alignment']['energy_zero_ev'] == pytest.approx(job.outputs.xspectra_parameters['xe0'], abs=1e-12)
     assert quartz['alignment']['shift_ev'] == pytest.approx(quartz['alignment']['energy_zero_ev'] + quartz['alignment']['delta_scf_ev'])
 
 

@@ -245,3 +245,25 @@ def test_the_site_job_gives_separate_jobs_spectra_and_sets_xe0_mid_gap(quartz_wi
         printed = separate_results['output_parameters']
         shared = [key for key in ('energy_zero', 'fermi_energy', 'core_level_energy') if key in printed.keys()]
         assert shared and all(float(job.outputs.xspectra_parameters[key]) == pytest.approx(float(printed[key])) for key in shared)
+
+
+def test_a_failed_xspectra_run_fails_the_site_with_420_and_is_not_run_again(xanes_inputs):
+    """The SCF of the site's job converges, then xspectra.x stops on an input it cannot read: the job ends at that
+    run (nothing after it runs), its restart workchain does not launch the same input again, and the site fails
+    with the xspectra status while the structure's other outputs (the ground state) stay."""
+    parameters = xanes_inputs['xspectra']['parameters'].get_dict()
+    parameters['CUT_OCC']['not_an_xspectra_keyword'] = 1.0
+    inputs = {**xanes_inputs, 'xspectra': {**xanes_inputs['xspectra'], 'parameters': orm.Dict(parameters)}}
+    results, node = run_get_node(SiteXanesWorkChain, structure=alpha_quartz(), sites=orm.List([0]), **inputs)
+    assert node.exit_status == SiteXanesWorkChain.exit_codes.ERROR_ALL_SITES_FAILED.status
+    assert 'ground_state' in results
+    site = next(n for n in node.called if n.process_label == 'SiteSpectrumWorkChain')
+    assert site.exit_status == site.process_class.exit_codes.ERROR_XSPECTRA_FAILED.status == 420
+    jobs = [n for n in site.called_descendants if isinstance(n, orm.CalcJobNode)]
+    assert len(jobs) == 1, [job.process_label for job in jobs]  # not launched again
+    job = jobs[0]
+    assert job.exit_status == job.process_class.exit_codes.ERROR_XSPECTRA_FAILED.status == 602
+    assert 'polarisation x' in job.exit_message
+    assert job.outputs.output_parameters['energy'] < 0  # the SCF part finished and was parsed
+    retrieved = job.outputs.retrieved.base.repository.list_object_names()
+    assert 'aiida_x.out' in retrieved and 'aiida_y.out' not in retrieved  # `set -e`: the failed run ended the job

@@ -28,6 +28,15 @@ XSPECTRA_FAILURES = {
 class CoreHoleXspectraParser(PwParser):
     """The SCF as ``PwParser`` parses it; then xe0's record and each polarisation's output and spectrum."""
 
+    def parse_stdout(self, parameters, parser_options=None, parsed_xml=None, crash_file=None):
+        """pw.x's stdout, with QE's ``CRASH`` file only when pw.x did not finish: every QE program of the job
+        writes that one file, and one from a later xspectra.x run is not pw.x's failure."""
+        stdout_name = self.node.base.attributes.get('output_filename')
+        if crash_file is not None and stdout_name in self.retrieved.base.repository.list_object_names():
+            if 'JOB DONE' in self.retrieved.base.repository.get_object_content(stdout_name, mode='r'):
+                crash_file = None
+        return super().parse_stdout(parameters, parser_options, parsed_xml, crash_file)
+
     def parse(self, **kwargs) -> ExitCode:
         exit_code = super().parse(**kwargs)  # None when the SCF is fine
         if exit_code is not None and exit_code.status:

@@ -14,14 +14,14 @@ from collections.abc import Callable
 from aiida import orm
 
 from aiida_siox.calculations.spectra import align_site_spectrum, quartz_calibration, site_alignment
-from aiida_siox.graph import SUPERSEDED_BY, SUPERSEDES
+from aiida_siox.graph import RAW_SPECTRUM_MAKERS, SUPERSEDED_BY, SUPERSEDES
 
 
 def xspectra_run_of(raw: orm.XyData) -> orm.CalcJobNode:
-    """The xspectra job (x polarisation) behind a raw site spectrum made by ``isotropic_site_spectrum``."""
+    """The xspectra job (x polarisation) behind a raw site spectrum (made by one of :data:`RAW_SPECTRUM_MAKERS`)."""
     creator = raw.creator
-    if creator is None or creator.process_label != 'isotropic_site_spectrum':
-        raise ValueError(f'<{raw.pk}> is not a raw site spectrum (made by isotropic_site_spectrum)')
+    if creator is None or creator.process_label not in RAW_SPECTRUM_MAKERS:
+        raise ValueError(f'<{raw.pk}> is not a raw site spectrum (made by {" or ".join(RAW_SPECTRUM_MAKERS)})')
     return creator.inputs.spectrum_x.creator
 
 

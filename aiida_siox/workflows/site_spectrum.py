@@ -15,7 +15,7 @@ from aiida.engine import ToContext, WorkChain, if_
 from aiida.plugins import DataFactory
 
 from aiida_siox.analysis.spectrum import ALIGNMENT_FORMS
-from aiida_siox.calculations.spectra import align_site_spectrum, isotropic_site_spectrum, site_alignment
+from aiida_siox.calculations.spectra import align_site_spectrum, site_powder_spectrum
 from aiida_siox.calculations.structure_edit import ABSORBER_KIND, absorber_species_index, mark_absorber
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.core_hole_xspectra import CoreHoleXspectraBaseWorkChain
@@ -160,24 +160,24 @@ class SiteSpectrumWorkChain(WorkChain):
         self.out('excited_state_parameters', self.ctx.excited.outputs.output_parameters)
 
     def collect_spectrum(self):
+        """Powder spectrum, Delta-SCF and alignment in one calcfunction (the three runs share one SCF and one xe0,
+        which is in the xspectra output when the job set it)."""
         job = self.ctx.site_job
         spectra = job.outputs.spectra
-        result = isotropic_site_spectrum(spectra['x'], spectra['y'], spectra['z'], self.inputs.ground_state, job.outputs.output_parameters)
-        self.ctx.raw = result['raw']
-        self.out_many(result)
-        inputs = {  # the three runs share one SCF and one xe0 (in the output when the job set it)
-            'delta_scf': result['delta_scf'],
+        inputs = {
+            'spectrum_x': spectra['x'],
+            'spectrum_y': spectra['y'],
+            'spectrum_z': spectra['z'],
+            'ground_parameters': self.inputs.ground_state,
+            'core_hole_parameters': job.outputs.output_parameters,
             'xspectra_parameters': job.inputs.pw.xspectra.parameters,
             'xspectra_output': job.outputs.xspectra_parameters,
         }
         if self.needs_excited_state():
-            inputs.update(
-                ground_parameters=self.inputs.ground_state,
-                core_hole_bands=job.outputs.output_band,
-                excited_parameters=self.ctx.excited.outputs.output_parameters,
-            )
-        self.ctx.alignment = site_alignment(**inputs)
-        self.out('alignment', self.ctx.alignment)
+            inputs.update(core_hole_bands=job.outputs.output_band, excited_parameters=self.ctx.excited.outputs.output_parameters)
+        result = site_powder_spectrum(**inputs)
+        self.ctx.raw, self.ctx.alignment = result['raw'], result['alignment']
+        self.out_many(result)
 
     def has_calibration(self):
         return 'calibration' in self.inputs
