@@ -22,11 +22,13 @@ the core wavefunction, scf_levels.py, aiida_x/y/z.in): pw.x with plain `mpirun`,
 same Python, the three xspectra.x runs with plain `mpirun`, in a temporary directory, one after another
 as the job runs them, with the same MPI ranks. The
 ratio engine / by hand is the orchestration overhead. Both runs happen in the same run, back to back,
-so machine noise affects both alike. It also prints the programs' own wall times on each side (a
-program slowed by the engine's CPU use beside it shows there) and the engine's share of a core while
-the site ran (the daemon's processes, or this one): each scheduler poll costs the engine CPU
-(database writes of the job's state), so ``--poll-interval`` sets the trade between a job's end being
-seen late and the programs being slowed.
+so machine noise affects both alike; each cell is measured ``--repeats`` times (engine, by hand, engine, ...)
+and its ratio is the median of the paired ratios: on a shared 2-core machine the programs' own times
+moved by up to 15 % between runs a minute apart (amorphous cell, one pair: 1.08 to 1.28). It also
+prints the programs' own wall times on each side (a program slowed by the engine's CPU use beside
+it shows there) and the engine's share of a core while the site ran (the daemon's processes, or this
+one): each scheduler poll costs the engine CPU (database writes of the job's state), so
+``--poll-interval`` sets the trade between a job's end being seen late and the programs being slowed.
 Last line: `site xanes engine/bare: quartz9 A.AA, amorphous B.BB (N atoms)`.
 """
 
@@ -36,6 +38,7 @@ import argparse
 import json
 import pathlib
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -183,7 +186,15 @@ def main() -> None:
         default='daemon',
         help="'daemon' (default): submitted to the profile's daemon, as users run the pipeline; 'local': run in this process.",
     )
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=3,
+        help='Engine and by-hand runs of each cell, in turn (default 3); the ratio is the median of the paired ratios.',
+    )
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error('--repeats must be at least 1')
 
     from aiida import orm
 
@@ -200,7 +211,7 @@ def main() -> None:
         computer.set_minimum_job_poll_interval(args.poll_interval)
     started_daemon = args.runner == 'daemon' and start_daemon()
     try:
-        results = measure_cells(codes, inputs, mpiprocs, args.runner)
+        results = measure_cells(codes, inputs, mpiprocs, args.runner, args.repeats)
     finally:
         computer.set_minimum_job_poll_interval(configured_interval)
         if started_daemon:
@@ -209,7 +220,7 @@ def main() -> None:
     args.output.write_text(json.dumps({'runner': args.runner, 'poll_interval_s': poll_interval, **results}, indent=1))
     print(
         f'results in {args.output}; {mpiprocs} MPI ranks per job, jobs one after another on both sides, '
-        f'through the {args.runner} runner, polled every {poll_interval:g} s'
+        f'through the {args.runner} runner, polled every {poll_interval:g} s; median of {args.repeats} paired runs per cell'
     )
     quartz, amorphous = results['quartz9'], results['amorphous']
     print(f'site xanes engine/bare: quartz9 {quartz["ratio"]:.2f}, amorphous {amorphous["ratio"]:.2f} ({amorphous["n_atoms"]} atoms)')
@@ -232,21 +243,25 @@ def stop_daemon() -> None:
     verdi('-p', get_profile().name, 'daemon', 'stop')
 
 
-def measure_cells(codes: dict, inputs: dict, mpiprocs: int, runner: str) -> dict:
-    """The first Si site of alpha-quartz and of the `fast` protocol's amorphous cell, each through the engine then by hand."""
+def measure_cells(codes: dict, inputs: dict, mpiprocs: int, runner: str, repeats: int) -> dict:
+    """The first Si site of alpha-quartz and of the `fast` protocol's amorphous cell, each through the engine then by
+    hand, ``repeats`` times in turn; each cell's ratio is the median of its paired ratios."""
     from aiida_siox.calculations.structure_edit import alpha_quartz
 
     results = {}
     for name, structure in (('quartz9', alpha_quartz()), ('amorphous', amorphous_cell(codes))):
         print(f'{name}: {len(structure.sites)} atoms ...', flush=True)
-        row = measure_site(structure, inputs, mpiprocs, runner)
-        results[name] = row
-        print(f'  site through the engine {row["site_engine_s"]:.1f} s, by hand {row["site_by_hand_s"]:.1f} s', flush=True)
-        print(
-            f'  of which pw.x + xspectra.x by their own clocks: {row["programs_engine_s"]:.1f} s in the engine, '
-            f'{row["programs_by_hand_s"]:.1f} s by hand; the engine used {100 * row["engine_cpu_share"]:.0f} % of a core',
-            flush=True,
-        )
+        rows = []
+        for repeat in range(repeats):
+            row = measure_site(structure, inputs, mpiprocs, runner)
+            rows.append(row)
+            print(
+                f'  [{repeat + 1}/{repeats}] site through the engine {row["site_engine_s"]:.1f} s, by hand {row["site_by_hand_s"]:.1f} s '
+                f'(ratio {row["ratio"]:.3f}); pw.x + xspectra.x by their own clocks: {row["programs_engine_s"]:.1f} s in the engine, '
+                f'{row["programs_by_hand_s"]:.1f} s by hand; the engine used {100 * row["engine_cpu_share"]:.0f} % of a core',
+                flush=True,
+            )
+        results[name] = {'n_atoms': rows[0]['n_atoms'], 'ratio': statistics.median(row['ratio'] for row in rows), 'runs': rows}
     return results
 
 
