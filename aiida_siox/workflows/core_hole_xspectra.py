@@ -53,7 +53,7 @@ class CoreHoleXspectraBaseWorkChain(CancelTolerantPwBaseWorkChain):
             return
         usable = seconds * self.defaults.delta_factor_max_seconds
         self.ctx.inputs.parameters['CONTROL']['max_seconds'] = usable * SCF_TIME_SHARE
-        runs = len(self.ctx.inputs.xspectra.get('polarisations', orm.List(['x', 'y', 'z'])).get_list())
+        runs = len(self.ctx.inputs.xspectra.polarisations.get_list())  # the port has a default: always there
         parameters = self.ctx.inputs.xspectra.parameters.get_dict()
         parameters.setdefault('INPUT_XSPECTRA', {})['time_limit'] = usable * (1 - SCF_TIME_SHARE) / runs
         self.ctx.inputs.xspectra.parameters = orm.Dict(parameters)
