@@ -1,6 +1,9 @@
 # Two entry points (see README): `make demo` sets everything up and runs the demo; `make test`
 # sets everything up and runs the full test suite. Both are safe to run again.
 VENV ?= .venv
+# pytest-xdist workers of `make test`: two overlap one test's waits (polls, daemon starts, the fault tests'
+# outages) with another's jobs on 2 cores (tests/conftest.py groups what must run together).
+TEST_WORKERS ?= 2
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # graphviz: `siox provenance --graph` draws the provenance with its `dot`; rsync: `siox backup`
@@ -44,7 +47,7 @@ demo: system-deps venv
 	$(VENV)/bin/siox demo
 
 test: system-deps cluster-deps services venv
-	$(VENV)/bin/pytest -v -ra --durations=15
+	$(VENV)/bin/pytest -v -ra --durations=15 -n $(TEST_WORKERS) --dist loadgroup
 
 lint: venv
 	$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .

@@ -17,6 +17,7 @@ from aiida import orm
 from aiida.common.links import LinkType
 from aiida.manage import get_manager
 
+from aiida_siox.analysis import spectrum
 from aiida_siox.analysis.rdf import coordination, coordination_label
 from aiida_siox.calculations.dataset import UUID_COLUMNS, dataset_rows
 from aiida_siox.graph import RAW_SPECTRUM_MAKERS, SUPERSEDED_BY
@@ -100,7 +101,7 @@ def _made_by(nodes: list[orm.Data]) -> dict[int, tuple[orm.ProcessNode | None, d
 def _calc_summaries(calcs: dict[str, orm.CalcJobNode], inputs: dict[int, dict[str, orm.Node]]) -> dict[str, dict]:
     """Code, version, parameters and pseudopotentials of several calculations, given their inputs (two queries)."""
     pks = [calc.pk for calc in calcs.values()]
-    outputs = _linked(pks, 'out', (LinkType.CREATE,), ('output_parameters',))
+    outputs = _linked(pks, 'out', (LinkType.CREATE,), ('output_parameters', 'xspectra_parameters'))
     pseudos = list({node.pk: node for links in inputs.values() for label, node in links.items() if label.startswith('pseudos__')}.values())
     pseudo_creators = _creators(pseudos) if pseudos else {}
     codes: dict[int, dict] = {}
@@ -120,13 +121,20 @@ def _calc_summaries(calcs: dict[str, orm.CalcJobNode], inputs: dict[int, dict[st
         summary = {'pk': calc.pk, 'uuid': calc.uuid, 'process': calc.process_label, 'exit_status': calc.exit_status}
         if f'{prefix}code' in links:
             summary.update(codes[links[f'{prefix}code'].pk])
-        output = outputs[calc.pk].get('output_parameters')
-        if output is not None:
+        # a site job's xspectra runs: their own parsed output (xe0 the job set), not pw.x's
+        output = outputs[calc.pk].get('xspectra_parameters' if prefix else 'output_parameters')
+        if output is not None and not prefix:
             summary['code_version'] = output.get('code_version') or output.get('creator_version')
-            if 'energy' in output.keys() and not prefix:
+            if 'energy' in output.keys():
                 summary['energy_ev'] = output['energy']
         if f'{prefix}parameters' in links:
             summary['parameters'] = links[f'{prefix}parameters'].get_dict()
+        if name.startswith('xspectra_') and output is not None:
+            namelist = summary.get('parameters', {}).get('INPUT_XSPECTRA', {})
+            try:
+                summary['energy_zero_ev'] = spectrum.xspectra_energy_zero(namelist, output.get_dict())
+            except ValueError:
+                summary['energy_zero_ev'] = None
         kinds = {label.removeprefix('pseudos__'): node for label, node in links.items() if label.startswith('pseudos__') and not prefix}
         if kinds:
             summary['pseudos'] = {
@@ -277,7 +285,10 @@ def provenance_text(chain: dict) -> str:
             f'{label:<15} <{calc["pk"]}> {calc.get("code")} v{calc.get("code_version")} E = {calc.get("energy_ev")} eV; '
             f'ecutwfc {system.get("ecutwfc")} Ry, tot_charge {system.get("tot_charge", 0)}; pseudos {pseudos}'
         )
-    lines.append('xspectra        ' + ', '.join(f'{pol}: <{calc["pk"]}>' for pol, calc in chain['xspectra'].items()))
+    runs = chain['xspectra']
+    first = next(iter(runs.values()))
+    zero = f'; E0 = {first["energy_zero_ev"]:.4f} eV' if first.get('energy_zero_ev') is not None else ''
+    lines.append('xspectra        ' + ', '.join(f'{pol}: <{calc["pk"]}>' for pol, calc in runs.items()) + f' {first.get("code")}{zero}')
     alignment = chain['alignment']
     lines.append(f'Delta-SCF       E(FCH) - E(ground) = {alignment["delta_scf_ev"]:.4f} eV')
     if 'form' in alignment:

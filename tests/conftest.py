@@ -9,6 +9,41 @@ import pytest
 
 pytest_plugins = ['aiida.tools.pytest_fixtures']
 
+#: Modules that use the machine's services (PostgreSQL, RabbitMQ, the SLURM cluster); the fault tests among
+#: them stop sshd and restart RabbitMQ on purpose, so no other service test may run beside them.
+SERVICE_MODULES = frozenset({'test_cluster.py', 'test_cluster_faults.py', 'test_production_profile.py'})
+
+
+#: The longest groups, longest first (seconds on 2 cores, session 19): handed out first, so that no worker
+#: starts one of them when the others are nearly done.
+LONGEST_GROUPS = (
+    'test_pipeline.py',
+    'services',
+    'test_bader_warmup.py',
+    'test_alignment.py',
+    'test_codes_quartz.py',
+    'test_daemon_kill.py',
+    'test_failure_paths.py',
+    'test_training_job.py',
+    'test_site_xanes.py',
+)
+
+
+def xdist_group_of(item) -> str:
+    name = item.path.name
+    return 'services' if name in SERVICE_MODULES else name
+
+
+def pytest_collection_modifyitems(config, items):
+    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers): a module's tests run
+    on one worker, so its module fixtures (a real SCF, a whole pipeline) are made once; the service modules
+    share one group, so they run one after another. The longest groups come first. Without xdist the marks
+    change nothing and only the order of the modules changes."""
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
+    rank = {group: index for index, group in enumerate(LONGEST_GROUPS)}
+    items.sort(key=lambda item: rank.get(xdist_group_of(item), len(rank)))  # stable: a module keeps its order
+
 
 @pytest.fixture(scope='session')
 def siox_setup(aiida_profile):

@@ -7,6 +7,7 @@ nothing, use the stored energy zero of each xspectra run, and leave the old spec
 """
 
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -88,3 +89,22 @@ def test_realign_uses_stored_energy_zero_and_recomputes_nothing(old_graph, aiida
 
     again = CliRunner().invoke(siox, ['realign', str(old_graph.pk), '-p', aiida_profile.name])
     assert again.exit_code == 0 and 'nothing to do' in again.output
+
+
+def test_a_run_made_before_the_site_job_restarts_in_the_new_input_shape(old_graph):
+    """`siox rerun` builds on the old run's inputs: its xspectra jobs' options and no xe0 code must not stop it."""
+    from aiida_siox.workflows.rerun_failed import restart_inputs
+    from aiida_siox.workflows.site_xanes import SiteXanesWorkChain
+
+    assert 'metadata' in old_graph.get_metadata_inputs()['xspectra']  # the old shape: options of its own
+    computer = old_graph.inputs.scf.pw.code.computer
+    with pytest.raises(ValueError, match=f'siox-python code on {computer.label}'):
+        restart_inputs(old_graph)
+    python = orm.InstalledCode(computer=computer, filepath_executable=sys.executable, label='siox-python').store()
+    inputs = restart_inputs(old_graph)
+    assert 'metadata' not in inputs['xspectra']
+    assert inputs['energy_zero_code'].uuid == python.uuid
+    assert inputs['scf']['pw']['metadata']['options']['max_wallclock_seconds'] == 3600
+    builder = SiteXanesWorkChain.get_builder()
+    builder._update(inputs)
+    assert SiteXanesWorkChain.spec().inputs.validate(builder._inputs(prune=True)) is None

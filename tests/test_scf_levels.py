@@ -64,3 +64,15 @@ def test_the_step_sets_every_input_and_records_the_levels(tmp_path):
         written = [line for line in path.read_text().splitlines() if line.strip().startswith('xe0')]
         assert len(written) == 1 and float(written[0].split('=')[1]) == record['xe0']  # full precision, as recorded
     assert np.isclose(record['xe0'], 0.5 * (record['highest_occupied_level'] + record['first_empty_level']))
+
+
+def test_the_site_job_takes_xe0_from_its_parameters_or_from_the_step_not_both():
+    """The step would overwrite an xe0 of the parameters: the job refuses the two together, in any case of the keys."""
+    from aiida import orm
+
+    from aiida_siox.calculations.core_hole_xspectra import validate_energy_zero
+
+    own = {'parameters': orm.Dict({'input_xspectra': {'XE0': 5.0}})}
+    assert 'give one of the two' in validate_energy_zero({'energy_zero_code': orm.Int(1), 'xspectra': own}, None)
+    assert validate_energy_zero({'xspectra': own}, None) is None
+    assert validate_energy_zero({'energy_zero_code': orm.Int(1), 'xspectra': {'parameters': orm.Dict({})}}, None) is None

@@ -173,6 +173,11 @@ def test_provenance_names_structure_site_and_alignment(quartz_with_failed_site, 
     assert chain['core_hole_scf']['parameters']['SYSTEM']['tot_charge'] == 1.0
     assert chain['core_hole_scf']['code_version']
     assert set(chain['core_hole_scf']['pseudos']) == {'Si', 'SiX', 'O'}  # the absorber carries the core-hole pseudopotential
+    # the xspectra runs: xspectra's code and parameters, and the xe0 the site job set (not pw.x's output)
+    xspectra = chain['xspectra']['x']
+    assert xspectra['code'].startswith('xspectra@') and 'code_version' not in xspectra
+    assert xspectra['parameters']['INPUT_XSPECTRA']['xiabs'] >= 1
+    assert xspectra['energy_zero_ev'] == pytest.approx(chain['alignment']['energy_zero_ev'])
     assert chain['alignment']['form'] == 'fch' and chain['alignment']['energy_zero_ev'] == pytest.approx(
         results['alignments']['site_2']['energy_zero_ev']
     )
@@ -180,6 +185,7 @@ def test_provenance_names_structure_site_and_alignment(quartz_with_failed_site, 
     assert result.exit_code == 0, result.output
     assert 'site            2: [SiO4]' in result.output and 'C = 1900.0000 eV' in result.output
     assert 'alignment       fch; xspectra E0' in result.output
+    assert f'xspectra@localhost; E0 = {xspectra["energy_zero_ev"]:.4f} eV' in result.output
     wrong = CliRunner().invoke(siox, ['provenance', str(node.inputs.structure.pk), '-p', aiida_profile.name])
     assert wrong.exit_code == 1 and 'give a site spectrum' in wrong.output
 
@@ -267,3 +273,43 @@ def test_a_failed_xspectra_run_fails_the_site_with_420_and_is_not_run_again(xane
     assert job.outputs.output_parameters['energy'] < 0  # the SCF part finished and was parsed
     retrieved = job.outputs.retrieved.base.repository.list_object_names()
     assert 'aiida_x.out' in retrieved and 'aiida_y.out' not in retrieved  # `set -e`: the failed run ended the job
+
+
+def test_a_scheduler_kill_in_the_xspectra_part_keeps_the_schedulers_exit_code(quartz_with_failed_site, tmp_path):
+    """A job stopped by the scheduler (wall time) during its y run: the scheduler's 120 stands, which the restart loop
+    runs again with more time, not the 601 of the cut-off output, which ends the site. Without the scheduler's word
+    the same files give 601. Real files of the fixture's site job, y and z removed as a kill leaves them."""
+    from aiida.common.links import LinkType
+
+    from aiida_siox.calculations.xspectra_polarisations import output_filename, spectrum_filename
+    from aiida_siox.parsers.core_hole_xspectra import CoreHoleXspectraParser
+
+    _, node = quartz_with_failed_site
+    job = next(n for n in node.called_descendants if n.process_label == 'CoreHoleXspectraCalculation' and n.is_finished_ok)
+    job.outputs.retrieved.base.repository.copy_tree(tmp_path / 'retrieved')
+    for name in ('y', 'z'):
+        for path in (output_filename(name), spectrum_filename(name)):
+            (tmp_path / 'retrieved' / path).unlink()
+
+    def parse_cut_job(scheduler_exit_status: int | None):
+        cut = orm.CalcJobNode(computer=job.computer, process_type=job.process_type)
+        state = ('exit_status', 'exit_message', 'process_state', 'process_status', 'sealed')
+        cut.base.attributes.set_many({key: value for key, value in job.base.attributes.all.items() if key not in state})
+        for link in job.base.links.get_incoming(link_type=LinkType.INPUT_CALC).all():
+            cut.base.links.add_incoming(link.node, link_type=LinkType.INPUT_CALC, link_label=link.link_label)
+        cut.store()
+        if scheduler_exit_status is not None:
+            cut.set_exit_status(scheduler_exit_status)
+        retrieved = orm.FolderData()
+        retrieved.base.repository.put_object_from_tree(tmp_path / 'retrieved')
+        retrieved.base.links.add_incoming(cut, link_type=LinkType.CREATE, link_label='retrieved')
+        retrieved.store()
+        parser = CoreHoleXspectraParser(cut)
+        return parser, parser.parse(retrieved_temporary_folder=str(tmp_path))
+
+    parser, exit_code = parse_cut_job(None)
+    assert exit_code.status == job.process_class.exit_codes.ERROR_XSPECTRA_OUTPUT_MISSING.status and 'polarisation y' in exit_code.message
+    assert 'output_parameters' in parser.outputs  # pw.x's part is kept
+    parser, exit_code = parse_cut_job(job.process_class.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME.status)
+    assert exit_code.status == 120
+    assert 'output_parameters' in parser.outputs and list(parser.outputs['xspectra_parameters']['polarisations']) == ['x']

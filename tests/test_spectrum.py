@@ -68,6 +68,8 @@ def test_energy_zero_is_xe0_when_set_else_what_xspectra_printed():
     assert spectrum.xspectra_energy_zero({'xe0': 5.999}, printed) == pytest.approx(5.999)
     assert spectrum.xspectra_energy_zero({}, printed) == pytest.approx(6.5917)
     assert spectrum.xspectra_energy_zero({}, {'fermi_energy': '3.1'}) == pytest.approx(3.1)
+    # the xe0 the site job set (what xspectra.x ran with) comes before an input's
+    assert spectrum.xspectra_energy_zero({'xe0': 5.999}, {**printed, 'xe0': 6.2}) == pytest.approx(6.2)
     with pytest.raises(ValueError, match='energy zero'):
         spectrum.xspectra_energy_zero({}, {})
 

@@ -45,14 +45,15 @@ def isotropic_spectrum(polarisations: list[np.ndarray]) -> np.ndarray:
 
 
 def xspectra_energy_zero(input_namelist: dict, output_parameters: dict) -> float:
-    """xspectra's energy zero E0 (eV): ``xe0`` when its INPUT_XSPECTRA namelist sets it, or when the site job
-    set it between pw.x and xspectra.x (``xe0`` of the job's xspectra output), else the zero it printed.
+    """xspectra's energy zero E0 (eV): the ``xe0`` the site job set between pw.x and xspectra.x (``xe0`` of
+    the job's xspectra output: what xspectra.x ran with), else the ``xe0`` its INPUT_XSPECTRA namelist set,
+    else the zero it printed.
 
     xspectra prints 'energy-zero of the spectrum [eV]' (aiida-qe-xspec: ``energy_zero``), the same
     value as its ``ef`` line (``fermi_energy``): NOT pw.x's Fermi energy. With ``xe0`` set it prints
     ``ef`` all the same, so ``ef`` is never the zero then.
     """
-    for value in (input_namelist.get('xe0'), output_parameters.get('xe0')):
+    for value in (output_parameters.get('xe0'), input_namelist.get('xe0')):
         if value is not None:
             return float(value)
     for key in ('energy_zero', 'fermi_energy'):

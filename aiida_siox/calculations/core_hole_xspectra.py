@@ -37,6 +37,19 @@ from aiida_siox.calculations.xspectra_polarisations import (
 
 PwCalculation = CalculationFactory('quantumespresso.pw')
 
+
+def _chain_validators(*validators):
+    """One validator running each of ``validators`` (None skipped) in turn: the first message wins."""
+
+    def validate(inputs, ctx):
+        for validator in filter(None, validators):
+            message = validator(inputs, ctx)
+            if message:
+                return message
+
+    return validate
+
+
 #: The step between pw.x and xspectra.x, and what it writes.
 ENERGY_ZERO_SCRIPT = 'scf_levels.py'
 ENERGY_ZERO_RECORD = 'xe0.json'
@@ -82,8 +95,21 @@ def xspectra_input(parameters: dict, polarisation: str, mesh: list[int], offset:
     return '\n'.join(lines) + '\n'
 
 
+def validate_energy_zero(inputs, _):
+    """xe0 comes from the xspectra parameters or from the job's xe0 step, not both (the step would overwrite it)."""
+    namelists = _uppercase_dict(inputs.get('xspectra', {}).get('parameters', orm.Dict()).get_dict(), 'parameters')
+    namelist = _lowercase_dict(namelists.get('INPUT_XSPECTRA', {}), 'INPUT_XSPECTRA')
+    if 'energy_zero_code' in inputs and 'xe0' in namelist:
+        return 'xspectra.parameters sets INPUT_XSPECTRA.xe0 and energy_zero_code would set it mid-gap: give one of the two'
+
+
 class CoreHoleXspectraCalculation(PwCalculation):
-    """pw.x (core-hole SCF), then xe0 mid-gap, then xspectra.x for each polarisation, in one job."""
+    """pw.x (core-hole SCF), then xe0 mid-gap, then xspectra.x for each polarisation, in one job.
+
+    The steps run under ``set -e``: the first that fails ends the job, so the scheduler script's append
+    text (the computer's, the code's, ``metadata.options.append_text``) runs only after a job whose steps
+    all succeeded.
+    """
 
     @classmethod
     def define(cls, spec):
@@ -113,6 +139,7 @@ class CoreHoleXspectraCalculation(PwCalculation):
             help='A Python (numpy) on the same computer: sets xe0 midway in the gap of the SCF before xspectra.x runs. '
             'Without it, xspectra uses the xe0 of xspectra.parameters or its own default zero.',
         )
+        spec.inputs.validator = _chain_validators(spec.inputs.validator, validate_energy_zero)
         spec.output_namespace('spectra', valid_type=orm.XyData, dynamic=True, help='The spectrum of each polarisation.')
         spec.output(
             'xspectra_parameters',

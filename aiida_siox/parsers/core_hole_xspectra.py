@@ -47,13 +47,21 @@ class CoreHoleXspectraParser(PwParser):
             if ENERGY_ZERO_RECORD not in files:
                 log = self.retrieved.base.repository.get_object_content(ENERGY_ZERO_OUTPUT, mode='r') if ENERGY_ZERO_OUTPUT in files else ''
                 detail = log.strip().splitlines()[-1] if log.strip() else f'no {ENERGY_ZERO_OUTPUT}'
+                if self.node.exit_status:  # set by the scheduler's parser (0 on a node re-parsed after it finished)
+                    return ExitCode(self.node.exit_status, self.node.exit_message)
                 return self.exit_codes.ERROR_ENERGY_ZERO_STEP.format(detail=detail)
             levels = json.loads(self.retrieved.base.repository.get_object_content(ENERGY_ZERO_RECORD, mode='r'))
         names = self.node.inputs.xspectra.polarisations.get_list()
         runs = parse_polarisation_runs(self.retrieved, names)
         if runs.parsed:
-            self.out('xspectra_parameters', orm.Dict({**runs_summary(runs, names), **levels}))
+            # xe0 at the top, where the alignment reads it; the levels it came from apart from xspectra's own keys
+            energy_zero = {'xe0': levels['xe0'], 'energy_zero_step': levels} if levels else {}
+            self.out('xspectra_parameters', orm.Dict({**runs_summary(runs, names), **energy_zero}))
         if runs.failure is not None:
+            if self.node.exit_status:  # set by the scheduler's parser (0 on a node re-parsed after it finished)
+                # the scheduler ended the job during the xspectra part (wall time, node failure): its exit code,
+                # which the restart loop handles, not the cut-off output's
+                return ExitCode(self.node.exit_status, self.node.exit_message)
             label, polarisation = runs.failure
             if label in XSPECTRA_FAILURES:
                 return self.exit_codes[XSPECTRA_FAILURES[label]].format(polarisation=polarisation)

@@ -45,14 +45,22 @@ class CoreHoleXspectraBaseWorkChain(CancelTolerantPwBaseWorkChain):
         # - parser_name (quantumespresso.pw): the job's own parser reads the xspectra runs too.
         for option in ('withmpi', 'parser_name'):
             self.ctx.inputs.metadata.options.pop(option, None)
+        # time limits the user set stay as set; the others follow the wall time, also when a restart doubles it
+        self.ctx.user_max_seconds = 'max_seconds' in self.ctx.inputs.parameters.get('CONTROL', {})
+        namelist = self.ctx.inputs.xspectra.parameters.get_dict().get('INPUT_XSPECTRA', {})
+        self.ctx.user_time_limit = 'time_limit' in namelist
 
     def prepare_process(self):
-        """Share the job's wall time: pw.x's ``max_seconds``, then each xspectra.x run's ``time_limit``."""
+        """Share the job's wall time: pw.x's ``max_seconds``, then each xspectra.x run's ``time_limit``
+        (either left alone where the user set it)."""
         seconds = self.ctx.inputs.metadata.options.get('max_wallclock_seconds', None)
         if seconds is None:
             return
         usable = seconds * self.defaults.delta_factor_max_seconds
-        self.ctx.inputs.parameters['CONTROL']['max_seconds'] = usable * SCF_TIME_SHARE
+        if not self.ctx.user_max_seconds:
+            self.ctx.inputs.parameters.setdefault('CONTROL', {})['max_seconds'] = usable * SCF_TIME_SHARE
+        if self.ctx.user_time_limit:
+            return
         runs = len(self.ctx.inputs.xspectra.polarisations.get_list())  # the port has a default: always there
         parameters = self.ctx.inputs.xspectra.parameters.get_dict()
         parameters.setdefault('INPUT_XSPECTRA', {})['time_limit'] = usable * (1 - SCF_TIME_SHARE) / runs

@@ -10,6 +10,8 @@ two are linked both ways by extras (``siox_rerun_of`` / ``siox_rerun_by``) so th
 from __future__ import annotations
 
 from aiida import orm
+from aiida.common.exceptions import NotExistent
+from aiida.common.links import LinkType
 from aiida.engine import ProcessBuilder
 
 from aiida_siox.graph import RERUN_BY, RERUN_OF, SITE_XANES
@@ -64,6 +66,36 @@ def runs_to_rerun(node: orm.ProcessNode) -> tuple[list[orm.WorkflowNode], list[s
     return rerun, skipped
 
 
+def restart_inputs(node: orm.WorkflowNode) -> dict:
+    """``node``'s inputs (links and metadata, as ``get_builder_restart`` reads them) in today's input shape.
+
+    Runs made before a site became one job (issue 16) had an ``xspectra.metadata`` namespace (the
+    xspectra jobs' own options, now the site job's ``scf.pw.metadata.options``) and no
+    ``energy_zero_code`` (their xe0 step was a calcfunction; it now runs inside the site job, with the
+    computer's siox-python code).
+    """
+    from aiida_siox.setup.environment import CODE_FILES
+
+    inputs = node.base.links.get_incoming(link_type=(LinkType.INPUT_CALC, LinkType.INPUT_WORK)).nested()
+    node.recursive_merge(inputs, node.get_metadata_inputs() or {})
+    old_options = inputs.get('xspectra', {}).pop('metadata', {}).get('options', {})
+    if old_options:
+        options = inputs.setdefault('scf', {}).setdefault('pw', {}).setdefault('metadata', {}).setdefault('options', {})
+        inputs['scf']['pw']['metadata']['options'] = {**old_options, **options}
+    namelist = inputs['xspectra']['parameters'].get_dict().get('INPUT_XSPECTRA', {})
+    mid_gap = inputs['xe0_mid_gap'].value if 'xe0_mid_gap' in inputs else True
+    if mid_gap and 'xe0' not in namelist and 'energy_zero_code' not in inputs:
+        computer = inputs['scf']['pw']['code'].computer
+        try:
+            inputs['energy_zero_code'] = orm.load_code(f'{CODE_FILES["python"]}@{computer.label}')
+        except NotExistent as exception:
+            raise ValueError(
+                f'SiteXanesWorkChain<{node.pk}> ran before xe0 was set inside the site job, which needs the '
+                f'{CODE_FILES["python"]} code on {computer.label}: run `siox setup` first ({exception})'
+            ) from exception
+    return inputs
+
+
 def rerun_builder(node: orm.WorkflowNode, overrides: dict | None = None) -> ProcessBuilder:
     """Builder of a SiteXanesWorkChain that computes only ``node``'s missing sites.
 
@@ -78,7 +110,8 @@ def rerun_builder(node: orm.WorkflowNode, overrides: dict | None = None) -> Proc
     missing = missing_sites(node)
     if not missing:
         raise ValueError(f'SiteXanesWorkChain<{node.pk}> has no failed or missing sites')
-    builder = node.get_builder_restart()
+    builder = node.process_class.get_builder()
+    builder._update(restart_inputs(node))
     builder.sites = orm.List(requested_sites(node))
     if 'ground_state' in node.outputs:
         builder.ground_state = node.outputs.ground_state
