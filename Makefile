@@ -47,7 +47,7 @@ demo: system-deps venv
 	$(VENV)/bin/siox demo
 
 test: system-deps cluster-deps services venv
-	$(VENV)/bin/pytest -v -ra --durations=15 -n $(TEST_WORKERS) --dist loadgroup
+	$(VENV)/bin/pytest -v -ra --durations=15 -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 lint: venv
 	$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .

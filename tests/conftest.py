@@ -12,11 +12,9 @@ pytest_plugins = ['aiida.tools.pytest_fixtures']
 #: Modules that use the machine's services (PostgreSQL, RabbitMQ, the SLURM cluster); the fault tests among
 #: them stop sshd and restart RabbitMQ on purpose, so no other service test may run beside them.
 SERVICE_MODULES = frozenset({'test_cluster.py', 'test_cluster_faults.py', 'test_production_profile.py'})
-
-
-#: The longest groups, longest first (seconds on 2 cores, session 19): handed out first, so that no worker
-#: starts one of them when the others are nearly done.
-LONGEST_GROUPS = (
+#: The longest scopes, longest first (session 19, 2 cores): handed out first, so that no worker starts one of
+#: them when the others are nearly done.
+LONGEST_SCOPES = (
     'test_pipeline.py',
     'services',
     'test_bader_warmup.py',
@@ -29,20 +27,28 @@ LONGEST_GROUPS = (
 )
 
 
-def xdist_group_of(item) -> str:
-    name = item.path.name
-    return 'services' if name in SERVICE_MODULES else name
+def test_scope(nodeid: str) -> str:
+    """What runs on one pytest-xdist worker, one test after another: a module (its module fixtures, a real
+    SCF or a whole pipeline, are made once), or all the service modules together."""
+    module = pathlib.PurePosixPath(nodeid.split('::', 1)[0]).name
+    return 'services' if module in SERVICE_MODULES else module
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``make test`` runs two pytest-xdist workers, each taking whole scopes (:func:`test_scope`)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ScopeScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return test_scope(nodeid)
+
+    return ScopeScheduling(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
-    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers): a module's tests run
-    on one worker, so its module fixtures (a real SCF, a whole pipeline) are made once; the service modules
-    share one group, so they run one after another. The longest groups come first. Without xdist the marks
-    change nothing and only the order of the modules changes."""
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
-    rank = {group: index for index, group in enumerate(LONGEST_GROUPS)}
-    items.sort(key=lambda item: rank.get(xdist_group_of(item), len(rank)))  # stable: a module keeps its order
+    """The longest scopes first (a module keeps the order of its tests)."""
+    rank = {scope: index for index, scope in enumerate(LONGEST_SCOPES)}
+    items.sort(key=lambda item: rank.get(test_scope(item.nodeid), len(rank)))
 
 
 @pytest.fixture(scope='session')

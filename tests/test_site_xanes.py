@@ -313,3 +313,16 @@ def test_a_scheduler_kill_in_the_xspectra_part_keeps_the_schedulers_exit_code(qu
     parser, exit_code = parse_cut_job(job.process_class.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME.status)
     assert exit_code.status == 120
     assert 'output_parameters' in parser.outputs and list(parser.outputs['xspectra_parameters']['polarisations']) == ['x']
+
+
+def test_the_ground_state_runs_the_gamma_point_code_and_the_core_hole_scf_does_not(quartz_with_failed_site):
+    """pw.x's Gamma code for the ground state (only its energy is used), not for the core-hole SCF that xspectra.x reads."""
+    _, node = quartz_with_failed_site
+    calcs = {n.process_label: n for n in node.called_descendants if isinstance(n, orm.CalcJobNode) and n.is_finished_ok}
+
+    def k_points_card(calc):
+        text = calc.base.repository.get_object_content('aiida.in')
+        return text[text.index('K_POINTS') :].splitlines()[0]
+
+    assert k_points_card(calcs['PwCalculation']) == 'K_POINTS gamma'
+    assert k_points_card(calcs['CoreHoleXspectraCalculation']) == 'K_POINTS automatic'

@@ -93,7 +93,7 @@ class BaderWorkChain(SioxProtocolMixin, WorkChain):
 
     def run_scf(self):
         scf = self.exposed_inputs(CancelTolerantPwBaseWorkChain, namespace='scf')
-        inputs = pw_base_inputs(scf, self.inputs.structure, 'paw_scf')
+        inputs = pw_base_inputs(scf, self.inputs.structure, 'paw_scf', gamma_tricks=True)  # pp.x reads its density only
         return ToContext(scf=submit_once(self, CancelTolerantPwBaseWorkChain, **inputs))
 
     def run_pp(self):

@@ -214,7 +214,7 @@ class SiteXanesWorkChain(SioxProtocolMixin, WorkChain):
 
     def run_ground_state(self):
         scf = self.exposed_inputs(SiteSpectrumWorkChain)['scf']
-        inputs = pw_base_inputs(scf, self.inputs.structure, 'ground_state_scf')
+        inputs = pw_base_inputs(scf, self.inputs.structure, 'ground_state_scf', gamma_tricks=True)  # only its energy is used
         return ToContext(ground=submit_once(self, CancelTolerantPwBaseWorkChain, **inputs))
 
     def inspect_ground_state(self):
