@@ -35,6 +35,7 @@ def test_scope(nodeid: str) -> str:
     return 'services' if module in SERVICE_MODULES else module
 
 
+@pytest.hookimpl(optionalhook=True)  # plain `pytest` without xdist runs too
 def pytest_xdist_make_scheduler(config, log):
     """``make test`` runs two pytest-xdist workers, each taking whole scopes (:func:`test_scope`)."""
     from xdist.scheduler import LoadScopeScheduling
