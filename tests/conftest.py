@@ -16,7 +16,6 @@ SERVICE_MODULES = frozenset({'test_cluster.py', 'test_cluster_faults.py', 'test_
 #: them when the others are nearly done.
 LONGEST_SCOPES = (
     'test_pipeline.py',
-    'test_demo_end_members.py',
     'services',
     'test_bader_warmup.py',
     'test_alignment.py',
@@ -106,14 +105,3 @@ def database(tmp_path) -> pathlib.Path:
     connection.commit()
     connection.close()
     return path
-
-
-@pytest.fixture(scope='module')
-def protocol_builder(siox_setup):
-    """``make(compositions, seeds, **kwargs)``: a SiOxDatasetWorkChain builder of the `fast` protocol on the test codes."""
-    from aiida_siox.workflows.dataset import SiOxDatasetWorkChain
-
-    def make(compositions, seeds, **kwargs):
-        return SiOxDatasetWorkChain.get_builder_from_protocol(siox_setup['codes'], compositions, seeds, protocol='fast', **kwargs)
-
-    return make
