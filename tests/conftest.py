@@ -27,7 +27,7 @@ LONGEST_SCOPES = (
 )
 
 
-def test_scope(nodeid: str) -> str:
+def xdist_scope(nodeid: str) -> str:
     """What runs on one pytest-xdist worker, one test after another: a module (its module fixtures, a real
     SCF or a whole pipeline, are made once), or all the service modules together."""
     module = pathlib.PurePosixPath(nodeid.split('::', 1)[0]).name
@@ -36,12 +36,12 @@ def test_scope(nodeid: str) -> str:
 
 @pytest.hookimpl(optionalhook=True)  # plain `pytest` without xdist runs too
 def pytest_xdist_make_scheduler(config, log):
-    """``make test`` runs two pytest-xdist workers, each taking whole scopes (:func:`test_scope`)."""
+    """``make test`` runs two pytest-xdist workers, each taking whole scopes (:func:`xdist_scope`)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ScopeScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return test_scope(nodeid)
+            return xdist_scope(nodeid)
 
     return ScopeScheduling(config, log)
 
@@ -49,7 +49,7 @@ def pytest_xdist_make_scheduler(config, log):
 def pytest_collection_modifyitems(config, items):
     """The longest scopes first (a module keeps the order of its tests)."""
     rank = {scope: index for index, scope in enumerate(LONGEST_SCOPES)}
-    items.sort(key=lambda item: rank.get(test_scope(item.nodeid), len(rank)))
+    items.sort(key=lambda item: rank.get(xdist_scope(item.nodeid), len(rank)))
 
 
 @pytest.fixture(scope='session')

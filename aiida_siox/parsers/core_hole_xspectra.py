@@ -37,6 +37,15 @@ class CoreHoleXspectraParser(PwParser):
                 crash_file = None
         return super().parse_stdout(parameters, parser_options, parsed_xml, crash_file)
 
+    def scheduler_exit_code(self) -> ExitCode | None:
+        """The scheduler's exit code when it ended the job (wall time, node failure), else None.
+
+        A step after pw.x cut off by the scheduler keeps that code, which the restart loop handles, not the
+        one its cut-off output would give. The exit status is set by the scheduler's parser before this one
+        runs; a node re-parsed after it finished has 0.
+        """
+        return ExitCode(self.node.exit_status, self.node.exit_message) if self.node.exit_status else None
+
     def parse(self, **kwargs) -> ExitCode:
         exit_code = super().parse(**kwargs)  # None when the SCF is fine
         if exit_code is not None and exit_code.status:
@@ -47,9 +56,7 @@ class CoreHoleXspectraParser(PwParser):
             if ENERGY_ZERO_RECORD not in files:
                 log = self.retrieved.base.repository.get_object_content(ENERGY_ZERO_OUTPUT, mode='r') if ENERGY_ZERO_OUTPUT in files else ''
                 detail = log.strip().splitlines()[-1] if log.strip() else f'no {ENERGY_ZERO_OUTPUT}'
-                if self.node.exit_status:  # set by the scheduler's parser (0 on a node re-parsed after it finished)
-                    return ExitCode(self.node.exit_status, self.node.exit_message)
-                return self.exit_codes.ERROR_ENERGY_ZERO_STEP.format(detail=detail)
+                return self.scheduler_exit_code() or self.exit_codes.ERROR_ENERGY_ZERO_STEP.format(detail=detail)
             levels = json.loads(self.retrieved.base.repository.get_object_content(ENERGY_ZERO_RECORD, mode='r'))
         names = self.node.inputs.xspectra.polarisations.get_list()
         runs = parse_polarisation_runs(self.retrieved, names)
@@ -58,10 +65,8 @@ class CoreHoleXspectraParser(PwParser):
             energy_zero = {'xe0': levels['xe0'], 'energy_zero_step': levels} if levels else {}
             self.out('xspectra_parameters', orm.Dict({**runs_summary(runs, names), **energy_zero}))
         if runs.failure is not None:
-            if self.node.exit_status:  # set by the scheduler's parser (0 on a node re-parsed after it finished)
-                # the scheduler ended the job during the xspectra part (wall time, node failure): its exit code,
-                # which the restart loop handles, not the cut-off output's
-                return ExitCode(self.node.exit_status, self.node.exit_message)
+            if scheduler_exit_code := self.scheduler_exit_code():
+                return scheduler_exit_code
             label, polarisation = runs.failure
             if label in XSPECTRA_FAILURES:
                 return self.exit_codes[XSPECTRA_FAILURES[label]].format(polarisation=polarisation)

@@ -10,6 +10,7 @@ two are linked both ways by extras (``siox_rerun_of`` / ``siox_rerun_by``) so th
 from __future__ import annotations
 
 from aiida import orm
+from aiida.common.exceptions import NotExistent
 from aiida.common.links import LinkType
 from aiida.engine import ProcessBuilder
 
@@ -79,21 +80,19 @@ def restart_inputs(node: orm.WorkflowNode) -> dict:
     node.recursive_merge(inputs, node.get_metadata_inputs() or {})
     old_options = inputs.get('xspectra', {}).pop('metadata', {}).get('options', {})
     if old_options:
-        options = inputs.setdefault('scf', {}).setdefault('pw', {}).setdefault('metadata', {}).setdefault('options', {})
-        inputs['scf']['pw']['metadata']['options'] = {**old_options, **options}
+        pw_metadata = inputs.setdefault('scf', {}).setdefault('pw', {}).setdefault('metadata', {})
+        pw_metadata['options'] = {**old_options, **pw_metadata.get('options', {})}  # the SCF's own options win
     namelist = inputs['xspectra']['parameters'].get_dict().get('INPUT_XSPECTRA', {})
     mid_gap = inputs['xe0_mid_gap'].value if 'xe0_mid_gap' in inputs else True
     if mid_gap and 'xe0' not in namelist and 'energy_zero_code' not in inputs:
         computer = inputs['scf']['pw']['code'].computer
-        query = orm.QueryBuilder().append(orm.Computer, filters={'id': computer.pk}, tag='computer')
-        query.append(orm.AbstractCode, with_computer='computer', filters={'label': CODE_FILES['python']})
-        code = query.first(flat=True)
-        if code is None:
+        try:
+            inputs['energy_zero_code'] = orm.load_code(f'{CODE_FILES["python"]}@{computer.label}')
+        except NotExistent as exception:
             raise ValueError(
                 f'SiteXanesWorkChain<{node.pk}> ran before xe0 was set inside the site job, which needs the '
                 f'{CODE_FILES["python"]} code on computer {computer.label!r}: run `siox setup` first'
-            )
-        inputs['energy_zero_code'] = code
+            ) from exception
     return inputs
 
 
