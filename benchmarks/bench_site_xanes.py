@@ -18,8 +18,8 @@ ended only by polling, every `runner.poll.interval` (1 s on a `verdi presto` pro
 hand-over that the daemon, told by a broadcast, does not wait.
 
 Then the site's job is repeated by hand on copies of the exact files the engine wrote (aiida.in, pseudo/,
-the core wavefunction, scf_levels.py, aiida_x/y/z.in): pw.x with plain `mpirun`, the xe0 step with the
-same Python, the three xspectra.x runs with plain `mpirun`, in a temporary directory, one after another
+the core wavefunction, scf_levels.py, aiida_x/y/z.in): pw.x with the computer's `mpirun` command, the xe0 step
+with the same Python, the three xspectra.x runs with that `mpirun` command, in a temporary directory, one after another
 as the job runs them, with the same MPI ranks. The
 ratio engine / by hand is the orchestration overhead. Both runs happen in the same run, back to back,
 so machine noise affects both alike; each cell is measured ``--repeats`` times (engine, by hand, engine, ...)
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import shutil
 import statistics
@@ -60,7 +61,9 @@ def run_by_hand(job, mpiprocs: int) -> tuple[float, float]:
     engine wrote, and the sum of the QE programs' own wall times (their timing lines)."""
     import sys
 
-    mpirun = ['mpirun', '--allow-run-as-root', '-np', str(mpiprocs)]
+    # the job's own launcher (its computer's mpirun command: binding, idle policy), so both sides run MPI alike
+    mpirun = [part.format(tot_num_mpiprocs=mpiprocs) for part in job.computer.get_mpirun_command()]
+    os.environ.update(OMPI_ALLOW_RUN_AS_ROOT='1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM='1')  # as the job script exports them
     names = job.inputs.xspectra.polarisations.get_list()
     with tempfile.TemporaryDirectory() as workdir:
         path = pathlib.Path(workdir)

@@ -23,8 +23,15 @@ def builder_inputs(siox_setup):
     return builder
 
 
-def test_generated_pseudopotentials_work_in_pw(siox_setup, builder_inputs):
+def test_generated_pseudopotentials_work_in_pw(siox_setup, builder_inputs, monkeypatch):
+    from xml.etree import ElementTree
+
     from aiida.plugins import WorkflowFactory
+    from aiida_quantumespresso.parsers.parse_xml import parse
+    from aiida_quantumespresso.parsers.parse_xml.versions import get_schema_filepath
+    from xmlschema import XMLSchema
+
+    from aiida_siox.parsers.qe_xml_schema import schema
 
     families = siox_setup['families']
     assert {p.element for p in families['siox/us-gipaw'].nodes} == {'Si', 'O'}
@@ -46,6 +53,15 @@ def test_generated_pseudopotentials_work_in_pw(siox_setup, builder_inputs):
         assert node.is_finished_ok, f'{family}: pw.x exit status {node.exit_status}'
         assert results['output_parameters']['energy'] < 0
         assert results['output_parameters']['number_of_electrons'] == pytest.approx(48.0)
+    # the daemon reads pw.x's XML with each XSD schema built once per process (parsers/qe_xml_schema.py):
+    # the same result as aiida-quantumespresso's schema built afresh
+    assert parse.XMLSchema is schema
+    with node.called[-1].outputs.retrieved.base.repository.open('data-file-schema.xml') as handle:
+        xml = ElementTree.parse(handle)
+    cached = parse.parse_xml_post_6_2(xml)
+    monkeypatch.setattr(parse, 'XMLSchema', XMLSchema)
+    assert parse.parse_xml_post_6_2(xml) == cached and cached[0]['number_of_electrons'] == pytest.approx(48.0)
+    assert schema(get_schema_filepath(xml)) is schema(get_schema_filepath(xml))
 
 
 def test_quartz_core_hole_spectrum_and_calibration(builder_inputs):
