@@ -1,6 +1,9 @@
 """WorkChains of the pipeline."""
 
 from aiida_siox.parsers.qe_xml_schema import install as _install_schema_cache
+from aiida_siox.setup.checkpoint_yaml import install as _install_checkpoint_yaml
 
-# the daemon worker that runs these workchains parses their pw.x jobs: each XSD schema built once (see that module)
+# The daemon worker that runs these workchains parses their pw.x jobs and saves their checkpoints: each XSD
+# schema built once, and the checkpoints written by libyaml (see those modules).
 _install_schema_cache()
+_install_checkpoint_yaml()
