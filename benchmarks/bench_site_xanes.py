@@ -63,7 +63,7 @@ def run_by_hand(job, mpiprocs: int) -> tuple[float, float]:
 
     # the job's own launcher (its computer's mpirun command: binding, idle policy), so both sides run MPI alike
     mpirun = [part.format(tot_num_mpiprocs=mpiprocs) for part in job.computer.get_mpirun_command()]
-    os.environ.update(OMPI_ALLOW_RUN_AS_ROOT='1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM='1')  # as the job script exports them
+    env = {**os.environ, 'OMPI_ALLOW_RUN_AS_ROOT': '1', 'OMPI_ALLOW_RUN_AS_ROOT_CONFIRM': '1'}  # as the job script exports them
     names = job.inputs.xspectra.polarisations.get_list()
     with tempfile.TemporaryDirectory() as workdir:
         path = pathlib.Path(workdir)
@@ -73,13 +73,13 @@ def run_by_hand(job, mpiprocs: int) -> tuple[float, float]:
         shutil.copy(remote / 'core_wavefunction.dat', path / 'core_wavefunction.dat')
         start, outputs = time.perf_counter(), ['pw.out']
         with open(path / 'pw.out', 'w') as out:
-            subprocess.run([*mpirun, 'pw.x', '-in', 'aiida.in'], cwd=path, stdout=out, check=True)
+            subprocess.run([*mpirun, 'pw.x', '-in', 'aiida.in'], cwd=path, stdout=out, env=env, check=True)
         inputs = [f'aiida_{name}.in' for name in names]
         step = [sys.executable, 'scf_levels.py', 'out/aiida.save/data-file-schema.xml', 'xe0.json', *inputs]
         subprocess.run(step, cwd=path, check=True)
         for name in names:
             with open(path / f'aiida_{name}.in') as stdin, open(path / f'xspectra_{name}.out', 'w') as out:
-                subprocess.run([*mpirun, 'xspectra.x'], cwd=path, stdin=stdin, stdout=out, check=True)
+                subprocess.run([*mpirun, 'xspectra.x'], cwd=path, stdin=stdin, stdout=out, env=env, check=True)
             outputs.append(f'xspectra_{name}.out')
         elapsed = time.perf_counter() - start
         return elapsed, sum(qe_wall_seconds((path / name).read_text()) for name in outputs)

@@ -1,7 +1,7 @@
 """Process checkpoints written by libyaml's C emitter instead of PyYAML's pure-Python one.
 
 aiida saves a checkpoint of a process (its state, inputs and context, as YAML) at every state change
-and workchain step: about 30 per XANES site. The daemon worker spent 8 % of its CPU writing their
+and workchain step: 52 for one ground-state SCF and one XANES site. The daemon worker spent 8 % of its CPU writing their
 text with PyYAML's Python emitter (session 20, py-spy of one quartz site: 142 of 1817 samples,
 ``Emitter.analyze_scalar`` the single hottest function), time in which the next job of the site
 waits. This gives aiida's ``AiiDADumper`` (its representers: nodes, bundles, attribute dicts, enums)
