@@ -23,7 +23,7 @@ def protocol_builder(siox_setup):
 
 @pytest.fixture(scope='module')
 def pipeline(protocol_builder):
-    builder = protocol_builder([1.0], [3], overrides={'training': {'charge_epochs': 30, 'rdf_epochs': 30}})
+    builder = protocol_builder([1.0], [1], overrides={'training': {'charge_epochs': 30, 'rdf_epochs': 30}})
     results, node = run_get_node(builder)
     return results, node
 
@@ -55,9 +55,9 @@ def test_pipeline_finishes_with_dataset_and_models(pipeline):
 
 def test_every_row_links_back_to_structure_seed_and_site(pipeline):
     results, _ = pipeline
-    structure = results['structures']['x1p00_seed3']
+    structure = results['structures']['x1p00_seed1']
     for row in dataset_rows(results['dataset']):
-        assert row['structure'] == structure.uuid and row['seed'] == 3 and row['x'] == 1.0
+        assert row['structure'] == structure.uuid and row['seed'] == 1 and row['x'] == 1.0
         spectrum = orm.load_node(row['spectrum'])
         # spectrum <- align <- powder spectrum <- site job (core-hole SCF + xspectra) <- mark_absorber(structure, site)
         # (the calibration brings in alpha-quartz's own mark_absorber too: restrict to this structure)
@@ -70,9 +70,13 @@ def test_every_row_links_back_to_structure_seed_and_site(pipeline):
         ancestors = orm.QueryBuilder().append(orm.XyData, filters={'uuid': spectrum.uuid}, tag='s')
         ancestors.append(orm.StructureData, with_descendants='s', filters={'uuid': structure.uuid})
         assert ancestors.distinct().count() == 1
+        # the seed node is an ancestor of the quenched structure: the `seed` input of its random start
         seed_query = orm.QueryBuilder().append(orm.StructureData, filters={'uuid': structure.uuid}, tag='st')
-        seed_query.append(orm.Int, with_descendants='st', filters={'attributes.value': 3})
-        assert seed_query.distinct().count() >= 1  # the seed node is an ancestor of the quenched structure
+        seed_query.append(
+            orm.CalcFunctionNode, with_descendants='st', filters={'attributes.function_name': 'build_amorphous_seed'}, tag='build'
+        )
+        seed_query.append(orm.Int, with_outgoing='build', edge_filters={'label': 'seed'}, project='attributes.value')
+        assert seed_query.distinct().all(flat=True) == [1]
         charges = orm.load_node(row['charges'])
         assert charges.creator.process_label == 'BaderCalculation'
 
@@ -80,13 +84,13 @@ def test_every_row_links_back_to_structure_seed_and_site(pipeline):
 def test_structure_averages_and_validation_are_in_the_graph(pipeline):
     results, _ = pipeline
     dataset, averages = results['dataset'], results['averages']
-    assert averages.get_array('structure').tolist() == [results['structures']['x1p00_seed3'].uuid]
+    assert averages.get_array('structure').tolist() == [results['structures']['x1p00_seed1'].uuid]
     assert averages.get_array('n_sites').tolist() == [2]
     assert np.allclose(averages.get_array('mean_spectrum')[0], dataset.get_array('spectra').mean(axis=0))
     assert averages.get_array('mean_charge')[0] == pytest.approx(dataset.get_array('charge').mean())
     assert averages.creator.process_label == 'structure_averages'
     assert dataset.uuid in [n.uuid for n in averages.creator.base.links.get_incoming().all_nodes()]
-    structure = results['structures']['x1p00_seed3']
+    structure = results['structures']['x1p00_seed1']
     checks = [link.node for link in structure.base.links.get_outgoing(node_class=orm.CalcFunctionNode).all()]
     validation = next(n for n in checks if n.process_label == 'validate_quenched_structure').outputs.validation
     assert validation['valid'] and validation['formula'] == 'Si12O12'
@@ -132,13 +136,13 @@ def test_provenance_of_a_dataset_row_names_structure_and_site(pipeline, aiida_pr
     results, _ = pipeline
     dataset = results['dataset']
     rows = dataset_rows(dataset)
-    structure = results['structures']['x1p00_seed3']
+    structure = results['structures']['x1p00_seed1']
     for index, row in enumerate(rows):
         out = CliRunner().invoke(siox, ['provenance', str(dataset.pk), '--row', str(index), '--json', '-p', aiida_profile.name])
         assert out.exit_code == 0, out.output
         chain = json.loads(out.output)
         assert chain['structure']['uuid'] == structure.uuid and chain['site']['index'] == row['site']
-        assert (chain['x'], chain['seed'], chain['melt_quench']['md_seed']) == (1.0, 3, 3)
+        assert (chain['x'], chain['seed'], chain['melt_quench']['md_seed']) == (1.0, 1, 1)
         assert chain['site']['n_o'] == int(dataset.get_array('n_o')[index])
         assert chain['spectrum']['uuid'] == row['spectrum']
         assert chain['alignment']['calibration_constant_ev'] == pytest.approx(results['calibration']['constant_ev'])
@@ -162,10 +166,10 @@ def test_status_and_reassembly_of_a_finished_pipeline(pipeline, aiida_profile):
 
     results, node = pipeline
     all_rows = {row['structure']: row for row in structure_status_rows(node)}
-    assert set(all_rows) == {'x1.00 seed 3', 'alpha-quartz (calibration)'}
+    assert set(all_rows) == {'x1.00 seed 1', 'alpha-quartz (calibration)'}
     assert all_rows['alpha-quartz (calibration)']['sites done'] == 1  # the calibration's one quartz site
-    rows = [all_rows['x1.00 seed 3']]
-    assert rows[0]['structure'] == 'x1.00 seed 3' and rows[0]['melt_quench'] == 'done' and rows[0]['bader'] == 'done'
+    rows = [all_rows['x1.00 seed 1']]
+    assert rows[0]['structure'] == 'x1.00 seed 1' and rows[0]['melt_quench'] == 'done' and rows[0]['bader'] == 'done'
     assert (rows[0]['sites done'], rows[0]['sites failed'], rows[0]['sites waiting']) == (2, 0, 0)
     nothing = CliRunner().invoke(siox, ['rerun-failed', str(node.pk), '-p', aiida_profile.name])
     assert nothing.exit_code == 0 and 'Nothing to rerun' in nothing.output
@@ -207,52 +211,52 @@ def test_assembly_takes_each_structures_own_rows_until_a_spectrum_is_replaced(pi
         old.base.extras.delete(SUPERSEDED_BY)
 
 
-def test_run_again_with_a_new_composition_computes_only_the_new_one(pipeline, protocol_builder):
-    """With AiiDA caching on, the same pipeline plus one composition: x = 1 comes wholly from the cache
-    (not one new calculation), x = 0 is computed. Outputs of the cached part are identical."""
+@pytest.fixture(scope='module')
+def demo_cells(pipeline, protocol_builder):
+    """The demo's three cells (fast protocol, seed 1, x = 0, 1, 2, as `siox demo` builds them), without training,
+    run with AiiDA caching on after the `pipeline` fixture: a user's second run with two new compositions.
+
+    x = 1 and the alpha-quartz calibration (the same inputs as the `pipeline` fixture's) come from the cache;
+    x = 0 and x = 2 are computed.
+    """
     from aiida.manage.caching import enable_caching
 
+    builder = protocol_builder([0.0, 1.0, 2.0], [1], train=False)
+    with enable_caching():
+        return run_get_node(builder)
+
+
+def structure_jobs(node: orm.WorkflowNode) -> dict[float, list[orm.CalcJobNode]]:
+    """The jobs of each structure of a dataset workchain, by composition."""
     from aiida_siox.workflows.structure_pipeline import SiOxStructureWorkChain
 
+    cells = [n for n in node.called if n.process_class is SiOxStructureWorkChain]
+    return {n.inputs.x.value: [d for d in n.called_descendants if isinstance(d, orm.CalcJobNode)] for n in cells}
+
+
+def test_run_again_with_new_compositions_computes_only_the_new_ones(pipeline, demo_cells):
+    """With AiiDA caching on, the same pipeline plus two compositions: x = 1 comes wholly from the cache
+    (not one new calculation), x = 0 and x = 2 are computed. Outputs of the cached part are identical."""
     results, _ = pipeline
-    builder = protocol_builder([1.0, 0.0], [3], overrides={'training': {'charge_epochs': 30, 'rdf_epochs': 30}})
-    with enable_caching():
-        again, second = run_get_node(builder)
-    # x = 0 may fail validation at toy scale (then the dataset is x = 1 only, exit 401); either is fine here
-    assert second.exit_status in (0, 401), second.exit_message
-    by_x = {n.inputs.x.value: n for n in second.called if n.process_class is SiOxStructureWorkChain}
-    cached_part = [n for n in by_x[1.0].called_descendants if isinstance(n, orm.CalcJobNode)]
+    again, second = demo_cells
+    assert second.is_finished_ok, f'exit status {second.exit_status}: {second.exit_message}'
+    by_x = structure_jobs(second)
+    assert sorted(by_x) == [0.0, 1.0, 2.0]
+    cached_part = by_x[1.0]
     assert len(cached_part) >= 6  # LAMMPS, ground SCF, a job per site (core-hole SCF + xspectra x, y, z), PAW SCF, pp.x, Bader
     fresh = [f'{n.process_label}<{n.pk}>' for n in cached_part if not n.base.caching.is_created_from_cache]
     assert not fresh, f'computed again: {fresh}'
-    new_part = [n for n in by_x[0.0].called_descendants if isinstance(n, orm.CalcJobNode)]
-    assert new_part and not any(n.base.caching.is_created_from_cache for n in new_part)
-    calibration_jobs = [
-        n
-        for n in second.called_descendants
-        if isinstance(n, orm.CalcJobNode) and n not in cached_part + new_part and n.process_label != 'TrainingCalculation'
-    ]
+    for x in (0.0, 2.0):
+        assert by_x[x] and not any(n.base.caching.is_created_from_cache for n in by_x[x]), x
+    cell_jobs = [job for jobs in by_x.values() for job in jobs]
+    calibration_jobs = [n for n in second.called_descendants if isinstance(n, orm.CalcJobNode) and n not in cell_jobs]
     assert len(calibration_jobs) == 2  # quartz: the ground-state SCF and the site's one job; all from the cache
     assert all(n.base.caching.is_created_from_cache for n in calibration_jobs), [n.process_label for n in calibration_jobs]
     x = again['dataset'].get_array('x')
     assert np.array_equal(again['dataset'].get_array('spectra')[x == 1.0], results['dataset'].get_array('spectra'))
 
 
-@pytest.fixture(scope='module')
-def demo_end_members(pipeline, protocol_builder):
-    """The demo's x = 0 and x = 2 cells (fast protocol, seed 1, as `siox demo` builds them), without training.
-
-    With caching on, its alpha-quartz calibration's jobs (the same inputs as the `pipeline` fixture's)
-    come from the cache, as they would in a user's second run: the cells themselves are new.
-    """
-    from aiida.manage.caching import enable_caching
-
-    builder = protocol_builder([0.0, 2.0], [1], train=False)
-    with enable_caching():
-        return run_get_node(builder)
-
-
-def test_demo_end_members_show_the_si0_to_si4_edge_shift(demo_end_members, tmp_path):
+def test_demo_cells_show_the_si0_to_si4_edge_shift(demo_cells, tmp_path):
     """Issue check (d): the x = 2 mean spectrum's onset lies well above x = 0's, and the report says so.
 
     Measured on these toy cells (20-27 atoms, Gamma only, 2 sites per cell, xe0 mid-gap): 4.20 eV, in
@@ -263,13 +267,8 @@ def test_demo_end_members_show_the_si0_to_si4_edge_shift(demo_end_members, tmp_p
     from aiida_siox.analysis.structure_averages import onsets_by_composition
     from aiida_siox.report import write_report
 
-    results, node = demo_end_members
+    results, node = demo_cells
     assert node.is_finished_ok, f'exit status {node.exit_status}: {node.exit_message}'
-    cells = [n for n in node.called if n.process_label == 'SiOxStructureWorkChain']
-    cell_jobs = [n for cell in cells for n in cell.called_descendants if isinstance(n, orm.CalcJobNode)]
-    assert len(cells) == 2 and cell_jobs and not any(n.base.caching.is_created_from_cache for n in cell_jobs)  # computed here
-    calibration = [n for n in node.called_descendants if isinstance(n, orm.CalcJobNode) and n not in cell_jobs]
-    assert calibration and all(n.base.caching.is_created_from_cache for n in calibration)  # the `pipeline` fixture's
     dataset = results['dataset']
     assert not results['manifest']['missing']
     onsets = onsets_by_composition(dataset.get_array('x'), dataset.get_array('energy'), dataset.get_array('spectra'))
@@ -287,18 +286,18 @@ def test_demo_end_members_show_the_si0_to_si4_edge_shift(demo_end_members, tmp_p
 
     stages = {stage.name: stage for stage in pipeline_stages(node)}
     assert list(stages) == ['calibration', 'melt-quench', 'XANES sites', 'Bader', 'dataset']  # no training asked
-    assert (stages['melt-quench'].done, stages['XANES sites'].done, stages['Bader'].done) == (2, 4, 2)
+    assert (stages['melt-quench'].done, stages['XANES sites'].done, stages['Bader'].done) == (3, 6, 3)
     assert all(stage.finished and stage.failed == 0 and stage.wall_seconds > 0 for stage in stages.values())
     assert remaining_seconds(list(stages.values())) == 0.0
     assert [row['stage'] for row in summary['stages']] == list(stages) and '## Wall time per stage' in report
 
 
-def test_the_demos_progress_view_of_a_finished_pipeline_is_one_line_and_returns(demo_end_members):
+def test_the_demos_progress_view_of_a_finished_pipeline_is_one_line_and_returns(demo_cells):
     """`siox demo` follows its pipeline with `follow`; outside a terminal it prints a line per change."""
     from aiida_siox.cli.demo import follow
 
-    _, node = demo_end_members
+    _, node = demo_cells
     lines: list[str] = []
     follow(node, lines.append, interval=3600.0, terminal=False)  # a terminated node: no wait at all
     assert len(lines) == 1, lines
-    assert lines[0].endswith('calibration 1/1; melt-quench 2/2; XANES sites 4/4; Bader 2/2; dataset 1/1'), lines[0]
+    assert lines[0].endswith('calibration 1/1; melt-quench 3/3; XANES sites 6/6; Bader 3/3; dataset 1/1'), lines[0]
