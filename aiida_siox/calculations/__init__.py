@@ -1,7 +1,6 @@
 """CalcJobs we own and calcfunctions that transform data (thin AiiDA glue over ``analysis/``)."""
 
-from aiida_siox.setup.upload_resume import install as _install_upload_resume
+from aiida_siox.setup.engine_patches import install as _install_engine_patches
 
-# a worker that resumes only our jobs (not their workchains) also links the remote_folder of a job
-# uploaded just before a daemon crash (see that module)
-_install_upload_resume()
+# a worker that resumes only our jobs (not their workchains) gets this plugin's engine changes too (see that module)
+_install_engine_patches()

@@ -1,0 +1,30 @@
+"""Every change this plugin makes to aiida-core's engine, installed in one call (each is idempotent).
+
+Each lives in its own module with the measurement that earned it; all keep aiida's results unchanged:
+
+- ``parsers/qe_xml_schema.py``: pw.x's XML schema built once per process, not per job;
+- ``setup/checkpoint_yaml.py``: process checkpoints written by libyaml's emitter;
+- ``setup/unstored_links.py``: no link queries for nodes not stored yet;
+- ``setup/job_monitors.py``: a job's (absent) monitors looked up once, not at every poll;
+- ``setup/upload_resume.py``: a job uploaded just before a daemon crash keeps its ``remote_folder``.
+
+Installed by importing ``aiida_siox.workflows`` or ``aiida_siox.calculations``: a daemon worker that
+loads any of our processes has them.
+"""
+
+from __future__ import annotations
+
+
+def install() -> None:
+    """Install every engine change of this module's list."""
+    from aiida_siox.parsers.qe_xml_schema import install as install_schema_cache
+    from aiida_siox.setup.checkpoint_yaml import install as install_checkpoint_yaml
+    from aiida_siox.setup.job_monitors import install as install_job_monitors
+    from aiida_siox.setup.unstored_links import install as install_unstored_links
+    from aiida_siox.setup.upload_resume import install as install_upload_resume
+
+    install_schema_cache()
+    install_checkpoint_yaml()
+    install_unstored_links()
+    install_job_monitors()
+    install_upload_resume()
