@@ -33,7 +33,8 @@ install_packages() {
 
 write_slurm_conf() {
     local cpus memory
-    cpus=$(nproc)
+    # nproc obeys OMP_NUM_THREADS (the test workers set it to 1): the node's CPUs are its affinity's
+    cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
     memory=$(($(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024))
     mkdir -p "$DIR"/{spool/ctld,spool/d,log} /etc/slurm
     # No cgroups, no accounting daemon: a container or VM without systemd runs this as is.
@@ -70,7 +71,10 @@ EOF
         echo "cluster: /etc/slurm/slurm.conf exists and is not ours: refusing to overwrite it" >&2
         exit 1
     fi
-    cp "$DIR/slurm.conf" /etc/slurm/slurm.conf
+    if ! cmp -s "$DIR/slurm.conf" /etc/slurm/slurm.conf; then
+        cp "$DIR/slurm.conf" /etc/slurm/slurm.conf
+        CONF_CHANGED=1
+    fi
 }
 
 start_munge() {
@@ -86,6 +90,10 @@ start_munge() {
 }
 
 start_slurm() {
+    if [ "${CONF_CHANGED:-0}" = 1 ]; then  # running daemons keep the node they were started with
+        stop_pidfile slurmd "$DIR/slurmd.pid"
+        stop_pidfile slurmctld "$DIR/slurmctld.pid"
+    fi
     if alive "$DIR/slurmctld.pid"; then say "slurmctld: running"; else slurmctld && say "slurmctld: started"; fi
     if alive "$DIR/slurmd.pid"; then say "slurmd: running"; else slurmd && say "slurmd: started"; fi
     local i state
