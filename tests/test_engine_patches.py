@@ -1,10 +1,13 @@
-"""aiida-core engine changes that skip provably empty work (setup/unstored_links.py, setup/job_monitors.py)."""
+"""aiida-core engine changes (setup/engine_patches.py): work skipped whose answer is known (setup/unstored_links.py,
+setup/job_monitors.py), and a job uploaded by a daemon that died before linking ``remote_folder`` (setup/upload_resume.py)."""
 
 import contextlib
 
 import pytest
 from aiida import orm
+from aiida.common.datastructures import CalcJobState
 from aiida.common.links import LinkType
+from aiida.engine.processes.calcjobs import tasks
 from aiida.engine.processes.calcjobs.tasks import Waiting
 from aiida.engine.utils import instantiate_process
 from aiida.manage import get_manager
@@ -12,6 +15,7 @@ from aiida.plugins import CalculationFactory
 from sqlalchemy import event
 
 import aiida_siox.workflows  # noqa: F401  (installs the engine changes, as in a daemon worker)
+from aiida_siox.setup.upload_resume import emit_lost_remote_folder
 
 
 @contextlib.contextmanager
@@ -57,15 +61,19 @@ def test_a_cycle_through_stored_nodes_is_still_refused(aiida_profile):
         orm.CalculationNode().base.links.add_incoming(calculation, LinkType.INPUT_CALC, 'x')
 
 
-def waiting_state(computer: orm.Computer, monitors: bool) -> Waiting:
+def arithmetic_job(computer: orm.Computer, monitors: bool = False):
+    """The process of a real CalcJob (core.arithmetic.add on bash), created and stored as a launch does."""
     code = orm.InstalledCode(computer=computer, filepath_executable='/bin/bash', default_calc_job_plugin='core.arithmetic.add')
     builder = CalculationFactory('core.arithmetic.add').get_builder()
     builder.code = code.store()
     builder.x, builder.y = orm.Int(1), orm.Int(2)
     if monitors:
         builder.monitors = {'always': orm.Dict({'entry_point': 'core.always_kill'})}
-    process = instantiate_process(get_manager().get_runner(), builder)
-    return Waiting(process, None)
+    return instantiate_process(get_manager().get_runner(), builder)
+
+
+def waiting_state(computer: orm.Computer, monitors: bool) -> Waiting:
+    return Waiting(arithmetic_job(computer, monitors), None)
 
 
 def test_a_job_without_monitors_looks_them_up_once(aiida_profile, aiida_localhost):
@@ -81,3 +89,26 @@ def test_a_job_with_monitors_gets_them(aiida_profile, aiida_localhost):
     state = waiting_state(aiida_localhost, monitors=True)
     assert list(state.monitors.monitors) == ['always']
     assert state.monitors is state.monitors
+
+
+def test_resumed_upload_links_the_remote_folder_of_an_uploaded_job(aiida_profile, aiida_localhost, tmp_path):
+    runner, process = get_manager().get_runner(), arithmetic_job(aiida_localhost)
+    node = process.node
+    # what a daemon killed between the upload and the next checkpoint leaves: uploaded, no remote_folder
+    node.set_remote_workdir(str(tmp_path))
+    node.set_state(CalcJobState.UNSTASHING)
+    assert tasks.task_upload_job.emits_lost_remote_folder
+    skip_submit = runner.loop.run_until_complete(tasks.task_upload_job(process, runner.transport, None))
+    assert skip_submit is None  # aiida's own task still skips the upload: nothing is uploaded twice
+    process.update_outputs()  # what entering the next state does
+    assert node.outputs.remote_folder.get_remote_path() == str(tmp_path)
+    assert node.outputs.remote_folder.computer.uuid == aiida_localhost.uuid
+    # resumed again (another kill): the link is there, nothing more is emitted
+    assert not emit_lost_remote_folder(process)
+
+
+def test_a_job_not_yet_uploaded_is_left_to_the_upload(aiida_profile, aiida_localhost, tmp_path):
+    process = arithmetic_job(aiida_localhost)
+    process.node.set_state(CalcJobState.UPLOADING)
+    assert not emit_lost_remote_folder(process)
+    assert 'remote_folder' not in process.outputs

@@ -14,10 +14,7 @@ from aiida.engine import ExitCode
 from aiida_quantumespresso.parsers.pw import PwParser
 
 from aiida_siox.calculations.core_hole_xspectra import ENERGY_ZERO_OUTPUT, ENERGY_ZERO_RECORD
-from aiida_siox.parsers.qe_xml_schema import install as install_schema_cache
 from aiida_siox.parsers.xspectra_polarisations import parse_polarisation_runs, runs_summary
-
-install_schema_cache()  # pw.x's XML read with a schema built once per worker, not per job
 
 #: aiida-qe-xspec's failure labels -> this job's exit codes.
 XSPECTRA_FAILURES = {

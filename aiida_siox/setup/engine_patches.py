@@ -1,6 +1,7 @@
 """Every change this plugin makes to aiida-core's engine, installed in one call (each is idempotent).
 
-Each lives in its own module with the measurement that earned it; all keep aiida's results unchanged:
+Each lives in its own module with the measurement that earned it. The first four keep aiida's results
+unchanged (they skip work whose answer is known); the last mends an aiida-core 2.9 bug:
 
 - ``parsers/qe_xml_schema.py``: pw.x's XML schema built once per process, not per job;
 - ``setup/checkpoint_yaml.py``: process checkpoints written by libyaml's emitter;
