@@ -112,3 +112,57 @@ def test_a_job_not_yet_uploaded_is_left_to_the_upload(aiida_profile, aiida_local
     process.node.set_state(CalcJobState.UPLOADING)
     assert not emit_lost_remote_folder(process)
     assert 'remote_folder' not in process.outputs
+
+
+def test_outputs_already_linked_by_the_process_are_not_asked_for_again(aiida_profile, aiida_localhost):
+    process = arithmetic_job(aiida_localhost)
+    with sql_statements() as statements:
+        process.update_outputs()  # a state entered before any output: nothing to link, nothing to ask
+    assert not [s for s in statements if 'db_dblink' in s], statements
+    process.out('sum', orm.Int(3))
+    process.update_outputs()  # a new output: linked and stored by aiida's own method
+    assert process.node.outputs.sum.value == 3
+    with sql_statements() as statements:
+        process.update_outputs()  # the next state: the same outputs, linked already
+    assert not [s for s in statements if 'db_dblink' in s], statements
+    process.out('remote_folder', orm.RemoteData(computer=aiida_localhost, remote_path='/tmp'))
+    process.update_outputs()  # one more: linked, the one before not twice
+    assert sorted(process.node.base.links.get_outgoing().all_link_labels()) == ['remote_folder', 'sum']
+
+
+def test_a_stored_process_nodes_inputs_are_read_once_per_node_object(aiida_profile, aiida_localhost):
+    node = arithmetic_job(aiida_localhost).node  # stored with its inputs, as a launch does
+    assert node.inputs.x.value == 1
+    with sql_statements() as statements:
+        assert (node.inputs.x.value, node.inputs.y.value) == (1, 2)  # a parser's or a handler's second look
+        assert 'code' in node.inputs and 'monitors' not in node.inputs
+    assert not [s for s in statements if 'db_dblink' in s], statements
+    # outgoing links (outputs, which grow) are read each time: a new output shows on the same object
+    assert 'sum' not in node.outputs
+    total = orm.Int(3)
+    total.base.links.add_incoming(node, LinkType.CREATE, 'sum')
+    total.store()
+    assert node.outputs.sum.value == 3
+    # another object of the node reads its inputs from the database itself
+    with sql_statements() as statements:
+        assert orm.load_node(node.pk).inputs.y.value == 2
+    assert [s for s in statements if 'db_dblink' in s]
+
+
+def test_a_checkpoints_nodes_are_loaded_by_one_query(aiida_profile, aiida_localhost):
+    import yaml
+    from aiida.orm.utils import serialize
+
+    process = arithmetic_job(aiida_localhost)
+    checkpoint = process.node.checkpoint  # what a worker reads to start a submitted process
+    with sql_statements() as statements:
+        bundle = serialize.deserialize_unsafe(checkpoint)
+    assert statements == []  # its inputs are YAML text inside it, read next
+    with sql_statements() as statements:
+        inputs = serialize.deserialize_unsafe(bundle['INPUTS_RAW'])
+    assert len([s for s in statements if 'db_dbnode' in s]) == 1, statements  # aiida: one query per node (3)
+    assert (inputs['x'].value, inputs['y'].value, inputs['code'].uuid) == (1, 2, process.node.inputs.code.uuid)
+    # the same as aiida's own loader reads
+    plain = yaml.load(bundle['INPUTS_RAW'], Loader=serialize.AiiDALoader)
+    assert {key: node.uuid for key, node in inputs.items()} == {key: node.uuid for key, node in plain.items()}
+    assert {type(node) for node in inputs.values()} == {type(node) for node in plain.values()}

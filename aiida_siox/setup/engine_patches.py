@@ -1,12 +1,15 @@
 """Every change this plugin makes to aiida-core's engine, installed in one call (each is idempotent).
 
-Each lives in its own module with the measurement that earned it. The first four keep aiida's results
+Each lives in its own module with the measurement that earned it. The first seven keep aiida's results
 unchanged (they skip work whose answer is known); the last mends an aiida-core 2.9 bug:
 
 - ``parsers/qe_xml_schema.py``: pw.x's XML schema built once per process, not per job;
 - ``setup/checkpoint_yaml.py``: process checkpoints written by libyaml's emitter;
+- ``setup/checkpoint_nodes.py``: the nodes of a process checkpoint loaded in one query;
 - ``setup/unstored_links.py``: no link queries for nodes not stored yet;
+- ``setup/process_inputs.py``: a stored process node's inputs read once per node object;
 - ``setup/job_monitors.py``: a job's (absent) monitors looked up once, not at every poll;
+- ``setup/process_outputs.py``: a process's outputs linked without asking which are, when it knows;
 - ``setup/upload_resume.py``: a job uploaded just before a daemon crash keeps its ``remote_folder``.
 
 Installed by importing ``aiida_siox.workflows`` or ``aiida_siox.calculations``: a daemon worker that
@@ -19,13 +22,19 @@ from __future__ import annotations
 def install() -> None:
     """Install every engine change of this module's list."""
     from aiida_siox.parsers.qe_xml_schema import install as install_schema_cache
+    from aiida_siox.setup.checkpoint_nodes import install as install_checkpoint_nodes
     from aiida_siox.setup.checkpoint_yaml import install as install_checkpoint_yaml
     from aiida_siox.setup.job_monitors import install as install_job_monitors
+    from aiida_siox.setup.process_inputs import install as install_process_inputs
+    from aiida_siox.setup.process_outputs import install as install_process_outputs
     from aiida_siox.setup.unstored_links import install as install_unstored_links
     from aiida_siox.setup.upload_resume import install as install_upload_resume
 
     install_schema_cache()
     install_checkpoint_yaml()
+    install_checkpoint_nodes()
     install_unstored_links()
+    install_process_inputs()
     install_job_monitors()
+    install_process_outputs()
     install_upload_resume()
