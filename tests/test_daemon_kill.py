@@ -45,6 +45,12 @@ print(json.dumps({'terminated': node.is_terminated, 'exit_status': node.exit_sta
                   'never_started': len(all_jobs) - len(jobs), 'detail': detail,
                   'outputs': sorted(node.outputs.aligned_spectra) if 'aligned_spectra' in node.outputs else []}))
 """
+WATCHERS = """
+import json
+from aiida import get_profile
+from aiida_siox.setup.daemon_stats import daemon_watchers
+print(json.dumps(daemon_watchers(get_profile().name)))
+"""
 
 
 @pytest.fixture
@@ -79,6 +85,10 @@ def test_killed_daemon_resumes_without_losing_or_repeating_work(embedded_profile
     # `siox recover`, not a bare `verdi daemon start`: see aiida_siox/setup/daemon_recovery.py
     recovered = sh(BIN / 'siox', 'recover', '-p', name).stdout
     assert 'removed stale broker file' in recovered and 'started' in recovered, recovered
+    (tmp_path / 'watchers.py').write_text(WATCHERS)
+    watchers = json.loads(sh(BIN / 'verdi', '-p', name, 'run', tmp_path / 'watchers.py').stdout.strip().splitlines()[-1])
+    assert watchers.get('circusd-stats') == 'stopped', watchers  # no statistics stream beside the jobs
+    assert sorted(status for watcher, status in watchers.items() if watcher != 'circusd-stats') == ['active', 'active'], watchers
 
     deadline = time.monotonic() + 900
     while not (state := progress())['terminated']:

@@ -166,3 +166,24 @@ def test_a_checkpoints_nodes_are_loaded_by_one_query(aiida_profile, aiida_localh
     plain = yaml.load(bundle['INPUTS_RAW'], Loader=serialize.AiiDALoader)
     assert {key: node.uuid for key, node in inputs.items()} == {key: node.uuid for key, node in plain.items()}
     assert {type(node) for node in inputs.values()} == {type(node) for node in plain.values()}
+
+
+def test_a_poll_of_a_running_job_writes_its_node_twice(aiida_profile, aiida_localhost):
+    from aiida.schedulers.datastructures import JobInfo, JobState
+
+    node = arithmetic_job(aiida_localhost).node
+    status = 'Monitoring scheduler: job state RUNNING'
+    node.set_process_status(status)
+    info = JobInfo()
+    info.job_id, info.job_state = '123', JobState.RUNNING
+    with sql_statements() as statements:
+        for _ in range(2):  # two polls, as the Waiting state and task_update_job make them
+            node.set_process_status(status)
+            node.set_last_job_info(info)
+            node.set_scheduler_state(JobState.RUNNING)
+    updates = [s for s in statements if s.lstrip().upper().startswith('UPDATE')]
+    assert len(updates) == 4, updates  # aiida 2.9: 8 (the same status again; state and check time apart)
+    assert node.process_status == status and node.get_scheduler_state() == JobState.RUNNING
+    assert node.get_last_job_info().job_id == '123' and node.get_scheduler_lastchecktime() is not None
+    node.set_process_status('Waiting for transport task: retrieve')  # a new status is written
+    assert orm.load_node(node.pk).process_status == 'Waiting for transport task: retrieve'

@@ -12,6 +12,7 @@ from aiida_siox.setup.environment import verdi
 def ensure_daemon(profile: str, echo: Callable[[str], None]) -> bool:
     """Start the profile's daemon (one worker) unless it is running; whether this call started it."""
     from aiida_siox.setup.daemon_recovery import clear_stale_broker_files, daemon_is_alive
+    from aiida_siox.setup.daemon_stats import stop_circus_statistics
 
     if daemon_is_alive(profile):
         echo(f'Daemon of {profile}: running')
@@ -21,6 +22,7 @@ def ensure_daemon(profile: str, echo: Callable[[str], None]) -> bool:
     result = verdi('-p', profile, 'daemon', 'start', '1')
     if result.returncode != 0:
         raise RuntimeError(f'could not start the daemon: {result.stdout}{result.stderr}')
+    stop_circus_statistics(profile)
     echo(f'Daemon of {profile}: started')
     return True
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import psutil
 
+from aiida_siox.setup.daemon_stats import stop_circus_statistics
 from aiida_siox.setup.environment import verdi
 
 STALE_FILES = ('_service_sockets_file', '_service_pid_file', '_service_status_file')
@@ -55,4 +56,5 @@ def recover_daemon(profile: str, workers: int, echo: Callable[[str], None]) -> N
     result = verdi('-p', profile, 'daemon', 'start', str(workers))
     if result.returncode != 0:
         raise RuntimeError(f'could not start the daemon: {result.stdout}{result.stderr}')
+    stop_circus_statistics(profile)
     echo(f'Daemon of {profile}: started with {workers} worker(s); waiting processes resume from the broker queue.')

@@ -1,6 +1,6 @@
 """Every change this plugin makes to aiida-core's engine, installed in one call (each is idempotent).
 
-Each lives in its own module with the measurement that earned it. The first seven keep aiida's results
+Each lives in its own module with the measurement that earned it. The first eight keep aiida's results
 unchanged (they skip work whose answer is known); the last mends an aiida-core 2.9 bug:
 
 - ``parsers/qe_xml_schema.py``: pw.x's XML schema built once per process, not per job;
@@ -9,6 +9,7 @@ unchanged (they skip work whose answer is known); the last mends an aiida-core 2
 - ``setup/unstored_links.py``: no link queries for nodes not stored yet;
 - ``setup/process_inputs.py``: a stored process node's inputs read once per node object;
 - ``setup/job_monitors.py``: a job's (absent) monitors looked up once, not at every poll;
+- ``setup/job_polls.py``: a running job's scheduler poll writes its node twice instead of four times;
 - ``setup/process_outputs.py``: a process's outputs linked without asking which are, when it knows;
 - ``setup/upload_resume.py``: a job uploaded just before a daemon crash keeps its ``remote_folder``.
 
@@ -25,6 +26,7 @@ def install() -> None:
     from aiida_siox.setup.checkpoint_nodes import install as install_checkpoint_nodes
     from aiida_siox.setup.checkpoint_yaml import install as install_checkpoint_yaml
     from aiida_siox.setup.job_monitors import install as install_job_monitors
+    from aiida_siox.setup.job_polls import install as install_job_polls
     from aiida_siox.setup.process_inputs import install as install_process_inputs
     from aiida_siox.setup.process_outputs import install as install_process_outputs
     from aiida_siox.setup.unstored_links import install as install_unstored_links
@@ -36,5 +38,6 @@ def install() -> None:
     install_unstored_links()
     install_process_inputs()
     install_job_monitors()
+    install_job_polls()
     install_process_outputs()
     install_upload_resume()
