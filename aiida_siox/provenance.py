@@ -3,10 +3,10 @@
 The walk fetches one level of the chain per query (a data node's creator together with the
 creator's inputs), so it costs about ten queries whatever the size of the profile:
 
-    aligned --align_site_spectrum--> raw, alignment (form, E0, Delta-SCF[, XCH terms]), calibration
-    raw --site_powder_spectrum--> xspectra x/y/z, ground-state SCF, core-hole SCF (the core-hole SCF
-        and the xspectra runs are one CoreHoleXspectraCalculation; graphs made before: two jobs, and
-        isotropic_site_spectrum instead of site_powder_spectrum)
+    aligned, raw, alignment (form, E0, Delta-SCF[, XCH terms]) --site_powder_spectrum--> xspectra x/y/z,
+        ground-state SCF, core-hole SCF, calibration (the core-hole SCF and the xspectra runs are one
+        CoreHoleXspectraCalculation; graphs made before: two jobs, isotropic_site_spectrum for the raw
+        spectrum, and the aligned one made from it by align_site_spectrum, as `siox realign` still does)
     core-hole SCF --structure--> mark_absorber(quenched structure, site)
     quenched structure --parse_melt_quench--> MeltQuenchWorkChain (seed) --> build_amorphous_seed(x, seed, n)
 """
@@ -190,6 +190,25 @@ def spectrum_provenance(spectrum: orm.XyData) -> dict:
         return _spectrum_provenance(spectrum)
 
 
+def _aligned_from(spectrum: orm.XyData, creator: orm.ProcessNode, inputs: dict) -> tuple | None:
+    """For an aligned spectrum: (raw spectrum, inputs of the powder average, alignment terms, calibration, the
+    calibration's creator); None for a raw one.
+
+    Made with its raw spectrum by ``site_powder_spectrum`` (given a calibration), or from a raw spectrum made
+    before by ``align_site_spectrum`` (``siox realign``, graphs of earlier versions).
+    """
+    if creator.process_label == 'align_site_spectrum':
+        raw, calibration = inputs['raw'], inputs['calibration']
+        terms = inputs['alignment'].get_dict() if 'alignment' in inputs else {'form': 'none (E0 left out: superseded physics)'}
+        made_by = _made_by([raw, calibration])
+        return raw, made_by[raw.pk][1], terms, calibration, made_by[calibration.pk][0]
+    if 'calibration' not in inputs or spectrum.base.attributes.get('covers_grid', None) is None:
+        return None  # the raw spectrum (it has no grid coverage)
+    made = _linked([creator.pk], 'out', (LinkType.CREATE,), labels=('raw', 'alignment'))[creator.pk]
+    calibration = inputs['calibration']
+    return made['raw'], inputs, made['alignment'].get_dict(), calibration, _creators([calibration])[calibration.pk]
+
+
 def _spectrum_provenance(spectrum: orm.XyData) -> dict:
     creator, inputs = _made_by([spectrum])[spectrum.pk]
     if creator is None or creator.process_label not in ('align_site_spectrum', *RAW_SPECTRUM_MAKERS):
@@ -199,12 +218,12 @@ def _spectrum_provenance(spectrum: orm.XyData) -> dict:
     superseded_by = spectrum.base.extras.get(SUPERSEDED_BY, None)
     if superseded_by is not None:
         result['spectrum']['superseded_by'] = orm.load_node(superseded_by).pk
-    if creator.process_label == 'align_site_spectrum':
-        raw, calibration = inputs['raw'], inputs['calibration']
-        made_by = _made_by([raw, calibration])
-        average_inputs = made_by[raw.pk][1]
-        calibration_creator = made_by[calibration.pk][0]
-        terms = inputs['alignment'].get_dict() if 'alignment' in inputs else {'form': 'none (E0 left out: superseded physics)'}
+    aligned_from = _aligned_from(spectrum, creator, inputs)
+    if aligned_from is None:
+        raw, average_inputs = spectrum, inputs
+        result['spectrum']['kind'] = 'raw'
+    else:
+        raw, average_inputs, terms, calibration, calibration_creator = aligned_from
         result['alignment'] = {
             **terms,
             'calibration_constant_ev': calibration['constant_ev'],
@@ -214,9 +233,6 @@ def _spectrum_provenance(spectrum: orm.XyData) -> dict:
             'calibration_cell_atoms': calibration.get('cell', {}).get('n_atoms'),
             'calibration_made_by': calibration_creator.pk if calibration_creator else None,
         }
-    else:
-        raw, average_inputs = spectrum, inputs
-        result['spectrum']['kind'] = 'raw'
     job_outputs = {  # the job behind each input of the powder average, by the output it made
         'ground_state_scf': average_inputs['ground_parameters'],
         'core_hole_scf': average_inputs['core_hole_parameters'],

@@ -151,7 +151,7 @@ def test_provenance_of_a_dataset_row_names_structure_and_site(pipeline, aiida_pr
     assert out.exit_code == 0 and f'graph written to {drawn}' in out.output, out.output
     svg = drawn.read_text()
     # the drawing reaches from the row's spectrum through its core-hole SCF back to the random cell of the seed
-    assert all(label in svg for label in ('align_site_spectrum', 'PwCalculation', 'build_amorphous_seed')), svg[:2000]
+    assert all(label in svg for label in ('site_powder_spectrum', 'PwCalculation', 'build_amorphous_seed')), svg[:2000]
     out = CliRunner().invoke(siox, ['provenance', str(dataset.pk), '--row', '99', '-p', aiida_profile.name])
     assert out.exit_code == 1 and 'out of range' in out.output
     out = CliRunner().invoke(siox, ['provenance', str(dataset.pk), '-p', aiida_profile.name])

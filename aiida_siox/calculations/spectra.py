@@ -65,22 +65,25 @@ def site_powder_spectrum(
     xspectra_output: orm.Dict,
     core_hole_bands: orm.BandsData | None = None,
     excited_parameters: orm.Dict | None = None,
+    calibration: orm.Dict | None = None,
 ) -> dict[str, orm.Data]:
     """A site's powder spectrum on xspectra's energy axis (``raw``), E_tot(FCH) - E_tot(ground) in eV
-    (``delta_scf``) and its alignment (``alignment``, as :func:`site_alignment` makes it), from its job's outputs.
+    (``delta_scf``) and its alignment (``alignment``, as :func:`site_alignment` makes it), from its job's outputs;
+    with a ``calibration``, also the spectrum on the ML grid at absolute energy (``aligned``, as
+    :func:`align_site_spectrum` makes it).
 
-    One calcfunction where graphs made before have two (:func:`isotropic_site_spectrum`, then
-    :func:`site_alignment`): each process costs the engine ~0.15 s per site. The ``xch`` form when
-    the excited-state SCF and the FCH bands are given.
+    One calcfunction where graphs made before have up to four (:func:`isotropic_site_spectrum`,
+    :func:`site_alignment`, then :func:`align_site_spectrum`): each process costs the engine ~0.15-0.25 s
+    per site. The ``xch`` form when the excited-state SCF and the FCH bands are given.
     """
     shift = float(core_hole_parameters['energy'] - ground_parameters['energy'])
     excited = {'ground_parameters': ground_parameters, 'core_hole_bands': core_hole_bands, 'excited_parameters': excited_parameters}
     terms = _alignment_terms(shift, xspectra_parameters, xspectra_output, **(excited if excited_parameters is not None else {}))
-    return {
-        'raw': _powder_spectrum((spectrum_x, spectrum_y, spectrum_z)),
-        'delta_scf': orm.Float(shift),
-        'alignment': orm.Dict(terms),
-    }
+    raw = _powder_spectrum((spectrum_x, spectrum_y, spectrum_z))
+    result = {'raw': raw, 'delta_scf': orm.Float(shift), 'alignment': orm.Dict(terms)}
+    if calibration is not None:
+        result['aligned'] = _aligned_spectrum(raw, terms, calibration)
+    return result
 
 
 @calcfunction
@@ -146,6 +149,11 @@ def align_site_spectrum(raw: orm.XyData, alignment: orm.Dict, calibration: orm.D
     Grid points outside the computed range are NaN and the node says so (``covers_grid`` False):
     the dataset lists such a site as missing instead of padding it with zeros.
     """
+    return _aligned_spectrum(raw, alignment.get_dict(), calibration)
+
+
+def _aligned_spectrum(raw: orm.XyData, alignment: dict, calibration: orm.Dict) -> orm.XyData:
+    """:func:`align_site_spectrum`'s node, from the raw spectrum, the alignment terms and the calibration."""
     if calibration.get('alignment') != alignment['form']:
         raise ValueError(f'calibration made for the {calibration.get("alignment")!r} form, spectrum aligned with {alignment["form"]!r}')
     energy, intensity = raw.get_x()[1], raw.get_y()[0][1]

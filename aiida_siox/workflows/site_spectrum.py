@@ -11,11 +11,12 @@ smearing, and cutting the occupied states through a level leaves a narrow spike 
 from __future__ import annotations
 
 from aiida import orm
+from aiida.common.links import LinkType
 from aiida.engine import ToContext, WorkChain, if_
 from aiida.plugins import DataFactory
 
 from aiida_siox.analysis.spectrum import ALIGNMENT_FORMS
-from aiida_siox.calculations.spectra import align_site_spectrum, site_powder_spectrum
+from aiida_siox.calculations.spectra import site_powder_spectrum
 from aiida_siox.calculations.structure_edit import ABSORBER_KIND, absorber_species_index, mark_absorber
 from aiida_siox.workflows.cancelled_jobs import CancelTolerantPwBaseWorkChain
 from aiida_siox.workflows.core_hole_xspectra import CoreHoleXspectraBaseWorkChain
@@ -94,7 +95,6 @@ class SiteSpectrumWorkChain(WorkChain):
             cls.inspect_site_job,
             if_(cls.needs_excited_state)(cls.run_excited_state_scf, cls.inspect_excited_state_scf),
             cls.collect_spectrum,
-            if_(cls.has_calibration)(cls.align),
         )
         spec.output('raw', valid_type=orm.XyData, help='Powder spectrum on the xspectra energy axis.')
         spec.output('delta_scf', valid_type=orm.Float, help='E_total(core hole) - E_total(ground), eV.')
@@ -160,27 +160,22 @@ class SiteSpectrumWorkChain(WorkChain):
         self.out('excited_state_parameters', self.ctx.excited.outputs.output_parameters)
 
     def collect_spectrum(self):
-        """Powder spectrum, Delta-SCF and alignment in one calcfunction (the three runs share one SCF and one xe0,
-        which is in the xspectra output when the job set it)."""
+        """Powder spectrum, Delta-SCF, alignment and (with a calibration) the aligned spectrum in one calcfunction
+        (the three runs share one SCF and one xe0, which is in the xspectra output when the job set it)."""
         job = self.ctx.site_job
-        spectra = job.outputs.spectra
+        outputs = job.base.links.get_outgoing(link_type=LinkType.RETURN).nested()  # one query, not one per output
+        spectra = outputs['spectra']
         inputs = {
             'spectrum_x': spectra['x'],
             'spectrum_y': spectra['y'],
             'spectrum_z': spectra['z'],
             'ground_parameters': self.inputs.ground_state,
-            'core_hole_parameters': job.outputs.output_parameters,
+            'core_hole_parameters': outputs['output_parameters'],
             'xspectra_parameters': job.inputs.pw.xspectra.parameters,
-            'xspectra_output': job.outputs.xspectra_parameters,
+            'xspectra_output': outputs['xspectra_parameters'],
         }
         if self.needs_excited_state():
-            inputs.update(core_hole_bands=job.outputs.output_band, excited_parameters=self.ctx.excited.outputs.output_parameters)
-        result = site_powder_spectrum(**inputs)
-        self.ctx.raw, self.ctx.alignment = result['raw'], result['alignment']
-        self.out_many(result)
-
-    def has_calibration(self):
-        return 'calibration' in self.inputs
-
-    def align(self):
-        self.out('aligned', align_site_spectrum(self.ctx.raw, self.ctx.alignment, self.inputs.calibration))
+            inputs.update(core_hole_bands=outputs['output_band'], excited_parameters=self.ctx.excited.outputs.output_parameters)
+        if 'calibration' in self.inputs:
+            inputs['calibration'] = self.inputs.calibration
+        self.out_many(site_powder_spectrum(**inputs))

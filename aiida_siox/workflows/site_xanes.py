@@ -49,11 +49,15 @@ def validate_site_overrides(value, _):
 
 
 def aligned_with(spectrum: orm.XyData, alignment: orm.Dict, calibration: orm.Dict) -> bool:
-    """Whether ``spectrum`` was aligned from exactly this alignment and calibration."""
+    """Whether ``spectrum`` was aligned from exactly this alignment and calibration (by ``align_site_spectrum``, or
+    by ``site_powder_spectrum`` with the alignment it made)."""
     creator = spectrum.creator
-    if creator is None or 'alignment' not in creator.inputs:
+    if creator is None or 'calibration' not in creator.inputs or creator.inputs.calibration.uuid != calibration.uuid:
         return False
-    return creator.inputs.alignment.uuid == alignment.uuid and creator.inputs.calibration.uuid == calibration.uuid
+    if 'alignment' in creator.inputs:
+        return creator.inputs.alignment.uuid == alignment.uuid
+    made = creator.base.links.get_outgoing(link_label_filter='alignment').all()
+    return bool(made) and made[0].node.uuid == alignment.uuid
 
 
 def merge_nested(base: dict, update: dict) -> dict:
