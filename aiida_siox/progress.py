@@ -112,6 +112,15 @@ def descendant_processes(top: orm.ProcessNode) -> list[Process]:
     return found
 
 
+def structure_sites(pks: list[int]) -> dict[int, list[int]]:
+    """The ``sites`` output of each structure workchain that has it (one query for all)."""
+    if not pks:
+        return {}
+    query = orm.QueryBuilder().append(orm.ProcessNode, filters={'id': {'in': pks}}, tag='structure', project='id')
+    query.append(orm.List, with_incoming='structure', edge_filters={'label': 'sites'}, project='attributes.list')
+    return dict(query.all())
+
+
 def stage_totals(top: orm.ProcessNode, processes: list[Process]) -> dict[str, int | None]:
     """How many items each stage will have, as far as the inputs and the finished melt-quenches tell."""
     if top.process_type == DATASET:
@@ -121,7 +130,7 @@ def stage_totals(top: orm.ProcessNode, processes: list[Process]) -> dict[str, in
         )
         calibration = 0 if 'calibration' in top.inputs else 1
         training = 1 if 'training' in top.inputs and 'job' in top.inputs.training and 'code' in top.inputs.training.job else 0
-        structures = [orm.load_node(p.pk) for p in processes if p.process_type == STRUCTURE]
+        structures = [p for p in processes if p.process_type == STRUCTURE]
         per_structure = top.inputs.structure.sites_per_structure.value
         assembly = 1
     elif top.process_type == STRUCTURE:
@@ -130,7 +139,7 @@ def stage_totals(top: orm.ProcessNode, processes: list[Process]) -> dict[str, in
         per_structure = top.inputs.sites_per_structure.value
     else:
         raise ValueError(f'<{top.pk}> is a {top.process_label}: give a SiOxDatasetWorkChain or SiOxStructureWorkChain')
-    known = [len(node.outputs.sites.get_list()) for node in structures if 'sites' in node.outputs]
+    known = [len(sites) for sites in structure_sites([node.pk for node in structures]).values()]
     unknown = n_structures - len(known)
     sites = sum(known) + unknown * per_structure if (per_structure > 0 or unknown == 0) else None
     return {
