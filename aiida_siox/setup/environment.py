@@ -214,9 +214,12 @@ def apply_computer_settings(computer, config: dict, workdir: str, echo: Callable
 
 
 def ensure_codes(config_dir: pathlib.Path, computer, echo: Callable[[str], None]) -> dict:
-    """One InstalledCode per pipeline program; a missing executable names its Debian package."""
+    """One InstalledCode per pipeline program; a missing executable names its Debian package, a pw.x on the
+    reference BLAS gets a warning (setup/blas_check.py)."""
     from aiida import orm
     from aiida.common.exceptions import NotExistent
+
+    from aiida_siox.setup.blas_check import blas_note
 
     codes, missing = {}, []
     for name, filename in CODE_FILES.items():
@@ -242,6 +245,9 @@ def ensure_codes(config_dir: pathlib.Path, computer, echo: Callable[[str], None]
         codes[name] = code
     if missing:
         raise SetupError('executables not found on PATH:\n  ' + '\n  '.join(missing))
+    note = blas_note(codes['pw'].filepath_executable.as_posix()) if computer.transport_type == 'core.local' else None
+    if note:
+        echo(f'  warning: {note}')
     return codes
 
 
