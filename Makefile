@@ -2,7 +2,8 @@
 # sets everything up and runs the full test suite. Both are safe to run again.
 VENV ?= .venv
 # pytest-xdist workers of `make test`: two overlap one test's waits (polls, daemon starts, the fault tests'
-# outages) with another's jobs on 2 cores (tests/conftest.py groups what must run together).
+# outages) with another's jobs on 2 cores (tests/conftest.py groups what must run together). Three were no
+# faster on 2 cores (session 23: 15:35 vs 15:54; the CPU was 2 % idle and time-budgeted tests took more jobs).
 TEST_WORKERS ?= 2
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
