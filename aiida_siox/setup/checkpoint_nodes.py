@@ -54,7 +54,8 @@ def install() -> bool:
         uuid = loader.construct_scalar(node)
         if loader.nodes is None:
             loader.nodes = nodes_named_in(loader.text)
-        return loader.nodes.get(uuid) or orm.load_node(uuid=uuid)
+        found = loader.nodes.get(uuid)  # not `or`: an empty List or Dict node is falsy
+        return found if found is not None else orm.load_node(uuid=uuid)
 
     NodesAtOnceLoader.add_constructor(serialize._NODE_TAG, node_constructor)
     original = serialize.deserialize_unsafe
