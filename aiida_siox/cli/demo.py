@@ -6,23 +6,16 @@ import pathlib
 import time
 from collections.abc import Callable
 
-from aiida_siox.setup.environment import verdi
-
 
 def ensure_daemon(profile: str, echo: Callable[[str], None]) -> bool:
     """Start the profile's daemon (one worker) unless it is running; whether this call started it."""
-    from aiida_siox.setup.daemon_recovery import clear_stale_broker_files, daemon_is_alive
-    from aiida_siox.setup.daemon_stats import stop_circus_statistics
+    from aiida_siox.setup.daemon_recovery import daemon_is_alive, start_daemon
 
     if daemon_is_alive(profile):
         echo(f'Daemon of {profile}: running')
         return False
 
-    clear_stale_broker_files()  # left by an earlier crash, they would leave the new worker deaf
-    result = verdi('-p', profile, 'daemon', 'start', '1')
-    if result.returncode != 0:
-        raise RuntimeError(f'could not start the daemon: {result.stdout}{result.stderr}')
-    stop_circus_statistics(profile)
+    start_daemon(profile, 1)  # stale broker files of an earlier crash would leave the new worker deaf
     echo(f'Daemon of {profile}: started')
     return True
 
@@ -55,7 +48,7 @@ def follow(node, echo: Callable[[str], None], interval: float = FOLLOW_INTERVAL,
         return f'{node.process_label}<{node.pk}>  elapsed {elapsed}, left ~{left}'
 
     if console.is_terminal:
-        with Live(console=console, auto_refresh=False, transient=False) as live:  # redrawn when it changes
+        with Live(console=console, auto_refresh=False, transient=False) as live:  # drawn at each look, not every second
             while True:
                 refresh_view()
                 stages = pipeline_stages(node)

@@ -33,14 +33,14 @@ def nodes_named_in(serialized: str) -> dict:
     return {uuid: node for node, uuid in query.iterall()}
 
 
-def install() -> bool:
+def install() -> None:
     """Make ``aiida.orm.utils.serialize.deserialize_unsafe`` load a checkpoint's nodes in one query (idempotent)."""
     import yaml
     from aiida import orm
     from aiida.orm.utils import serialize
 
     if getattr(serialize.deserialize_unsafe, 'loads_nodes_at_once', False):
-        return True
+        return
 
     class NodesAtOnceLoader(serialize.AiiDALoader):
         """aiida's loader, whose ``!aiida_node`` constructor loads all the text's nodes at its first call."""
@@ -72,4 +72,3 @@ def install() -> bool:
     deserialize_unsafe.loads_nodes_at_once = True
     deserialize_unsafe.__doc__ = original.__doc__
     serialize.deserialize_unsafe = deserialize_unsafe
-    return True

@@ -46,15 +46,22 @@ def daemon_is_alive(profile: str) -> bool:
     return pid is not None and psutil.pid_exists(pid)
 
 
+def start_daemon(profile: str, workers: int) -> list[pathlib.Path]:
+    """Start the (stopped) daemon: stale broker files removed first, circus's statistics process stopped after
+    (setup/daemon_stats.py). Returns the stale files removed."""
+    removed = clear_stale_broker_files()
+    result = verdi('-p', profile, 'daemon', 'start', str(workers))
+    if result.returncode != 0:
+        raise RuntimeError(f'could not start the daemon: {result.stdout}{result.stderr}')
+    stop_circus_statistics(profile)
+    return removed
+
+
 def recover_daemon(profile: str, workers: int, echo: Callable[[str], None]) -> None:
     """Clear what a crashed daemon left behind and start it (a running daemon is left alone)."""
     if daemon_is_alive(profile):
         echo(f'Daemon of {profile} is running: nothing to recover (`verdi daemon restart` restarts it).')
         return
-    for path in clear_stale_broker_files():
+    for path in start_daemon(profile, workers):
         echo(f'removed stale broker file {path}')
-    result = verdi('-p', profile, 'daemon', 'start', str(workers))
-    if result.returncode != 0:
-        raise RuntimeError(f'could not start the daemon: {result.stdout}{result.stderr}')
-    stop_circus_statistics(profile)
     echo(f'Daemon of {profile}: started with {workers} worker(s); waiting processes resume from the broker queue.')

@@ -36,7 +36,7 @@ def daemon_watchers(profile: str) -> dict[str, str]:
 
 def stop_circus_statistics(profile: str) -> bool:
     """Stop the running daemon's ``circusd-stats`` watcher; whether it was running and is stopped now."""
-    if daemon_watchers(profile).get(STATS_WATCHER) != 'active':
-        return False
     with _controller(profile) as client:
+        if client.call({'command': 'status', 'properties': {}}).get('statuses', {}).get(STATS_WATCHER) != 'active':
+            return False
         return client.call({'command': 'stop', 'properties': {'name': STATS_WATCHER, 'waiting': True}}).get('status') == 'ok'

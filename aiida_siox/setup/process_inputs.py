@@ -27,18 +27,16 @@ def install() -> None:
     if getattr(ProcessNodeLinks.get_stored_link_triples, 'remembers_incoming', False):
         return
 
-    def get_stored_link_triples(self, *args):
-        return NodeLinks.get_stored_link_triples(self, *args)  # looked up now: setup/unstored_links.py's, once installed
-
     def incoming_link_triples_read_once(
         self, node_class=None, link_type=(), link_label_filter=None, link_direction='incoming', only_uuid=False
     ):
+        # NodeLinks' method looked up at each call: setup/unstored_links.py's once that is installed
         if link_direction != 'incoming' or self._node.pk is None:
-            return get_stored_link_triples(self, node_class, link_type, link_label_filter, link_direction, only_uuid)
+            return NodeLinks.get_stored_link_triples(self, node_class, link_type, link_label_filter, link_direction, only_uuid)
         question = (node_class, tuple(link_type) if isinstance(link_type, (tuple, list)) else link_type, link_label_filter, only_uuid)
         answers = self.__dict__.setdefault(ANSWERS, {})
         if question not in answers:
-            answers[question] = get_stored_link_triples(self, node_class, link_type, link_label_filter, link_direction, only_uuid)
+            answers[question] = NodeLinks.get_stored_link_triples(self, node_class, link_type, link_label_filter, link_direction, only_uuid)
         return list(answers[question])
 
     incoming_link_triples_read_once.remembers_incoming = True
