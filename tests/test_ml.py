@@ -552,6 +552,32 @@ def test_paper_mode_splits_by_site_whatever_the_split(split):
     assert result['charge']['mean'][0] == pytest.approx(predictions['paper_charge'][row], abs=1e-4)
 
 
+def test_epoch_limit_stops_every_job_after_its_epochs():
+    """``epochs_per_job``: each job but the last trains exactly that many epochs (whatever the machine's speed),
+    the jobs together train the uninterrupted run's epochs (none lost or repeated) and end with its numbers."""
+    data = synthetic_dataset(200, 8, seed=5)
+    uninterrupted = Study(data, SMALL, log=lambda _: None)
+    reference, _, _ = uninterrupted.run()
+    total = uninterrupted.budget.epochs_run
+    state, epochs = None, []
+    while True:
+        study = Study(data, {**SMALL, 'epochs_per_job': 7}, log=lambda _: None, state=state)
+        try:
+            metrics, _, _ = study.run()
+            epochs.append(study.budget.epochs_run)
+            break
+        except StudyInterrupted:
+            epochs.append(study.budget.epochs_run)
+            state = study.state
+        assert len(epochs) < 200, 'no progress between jobs'
+    assert len(epochs) >= 3 and set(epochs[:-1]) == {7} and 0 <= epochs[-1] <= 7
+    assert sum(epochs) == total
+    for key in ('charge_rmse_test', 'rdf_rmse_test'):
+        assert metrics[key] == pytest.approx(reference[key], rel=1e-6)
+    with pytest.raises(ValueError, match='epochs_per_job must be 0'):
+        Study(data, {**SMALL, 'epochs_per_job': -1}, log=lambda _: None)
+
+
 def test_interrupted_paper_mode_resumes_to_the_same_result():
     """Interrupted inside the paper's CV and retraining stages and continued, paper mode ends with the
     numbers, choices and weights of an uninterrupted run (CPU)."""

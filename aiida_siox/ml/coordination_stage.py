@@ -22,10 +22,10 @@ class CoordinationStage:
         """Beyond the paper: P(n_O = 0..4) per site from the spectrum; (metrics, (N, 5) probabilities, model file)."""
         if 'coordination' not in self.state.completed:
             fits, validations = member_splits(self.train_rows, 1, float(self.config['validation_fraction']), int(self.config['seed']))
-            # A short stage: it starts only before the time limit and then runs to its end, so a resumed
+            # A short stage: it starts only before the job's limit and then runs to its end, so a resumed
             # study always gets past it (stopped half-way it would start over, again and again).
-            if self.past_deadline():
-                raise StudyInterrupted('time limit reached before the coordination classifier')
+            if self.budget_spent():
+                raise StudyInterrupted('job limit (time or epochs) reached before the coordination classifier')
             model, result = self._train_classifier(fits[0], validations[0])
             result['model_state'] = self.kept_weights(model)
             result['model_shape'] = model.shape

@@ -2,8 +2,8 @@
 
 :meth:`Study.run` is what the training job runs. It works in stages (cross-validation per target
 and learning rate, the final ensembles, the sub-window models, and with ``paper_mode`` the paper's
-cross-validated single networks); each finished stage is kept in a checkpoint, and when a time
-limit (``max_seconds``) comes the stage in progress is saved mid-way too. Running a study again
+cross-validated single networks); each finished stage is kept in a checkpoint, and when the job's
+limit comes (``max_seconds`` of wall time, or ``epochs_per_job`` epochs) the stage in progress is saved mid-way too. Running a study again
 with that checkpoint continues where it stopped and gives the same numbers as an uninterrupted
 run (on CPU, where torch is deterministic).
 
@@ -31,7 +31,7 @@ from .models import StackedMLP, pick_device, stacked_model
 from .paper_mode import PaperMode
 from .splits import cell_groups, kfold, subsample, train_test_split
 from .study_config import TARGETS, check_config, member_splits, train_settings
-from .trainer import StackedTrainer, TrainSettings, predict
+from .trainer import JobBudget, StackedTrainer, TrainSettings, predict
 
 MODEL_FORMAT = 'siox-model-1'
 
@@ -97,14 +97,17 @@ class Study(PaperMode, CoordinationStage):
             'charge': torch.from_numpy(self.charge.reshape(-1, 1)).to(self.device),
             'rdf': torch.from_numpy(self.rdf).to(self.device),
         }
-        self.deadline = time.time() + float(self.config['max_seconds']) if self.config['max_seconds'] else None
+        self.budget = JobBudget(
+            deadline=time.time() + float(self.config['max_seconds']) if self.config['max_seconds'] else None,
+            epochs=int(self.config['epochs_per_job']) or None,
+        )
         self.window_models: dict[str, dict] = {}
 
     # -- stages ---------------------------------------------------------------------------------
 
-    def past_deadline(self) -> bool:
-        """Whether the time limit has come (the one clock of the study's own checks; trainers get ``deadline``)."""
-        return self.deadline is not None and time.time() > self.deadline
+    def budget_spent(self) -> bool:
+        """Whether this job's time or epoch limit has come (the study's own checks; trainers get ``budget``)."""
+        return self.budget.spent()
 
     def _stage(self, name: str, trainer_factory: Callable[[], StackedTrainer]) -> dict:
         if name in self.state.completed:
@@ -113,9 +116,9 @@ class Study(PaperMode, CoordinationStage):
         if self.state.current and self.state.current['stage'] == name:
             trainer.load_state_dict(self.state.current['trainer'])
             self.log(f'{name}: resumed at epoch {trainer.epoch}')
-        if not trainer.run(self.deadline):
+        if not trainer.run(self.budget):
             self.state.current = {'stage': name, 'trainer': trainer.state_dict()}
-            raise StudyInterrupted(f'time limit reached in stage {name} at epoch {trainer.epoch}')
+            raise StudyInterrupted(f'job limit (time or epochs) reached in stage {name} at epoch {trainer.epoch}')
         model = trainer.best_model()
         result = {
             'model_state': self.kept_weights(model),

@@ -42,6 +42,9 @@ DEFAULTS = {
     'coordination_epochs': 300,
     'device': 'auto',
     'max_seconds': 0,  # 0: no limit; else checkpoint and stop after that long
+    # 0: no limit; else checkpoint and stop after that many training epochs in one job (all stages together): a
+    # limit independent of the machine's speed and load, so the same jobs and checkpoints on any machine
+    'epochs_per_job': 0,
     # paper mode: also train as the paper did (one network per target, tuned by CV, random site split)
     'paper_mode': False,
     'paper_cv_folds': 5,
@@ -64,6 +67,8 @@ def check_config(config: dict) -> dict:
     for key in ('charge_epochs', 'rdf_epochs', 'coordination_epochs', 'batch_size', 'ensemble_size', 'patience'):
         if int(config[key]) < 1:
             raise ValueError(f'{key} must be at least 1, got {config[key]}')
+    if int(config['epochs_per_job']) < 0:
+        raise ValueError(f'epochs_per_job must be 0 (no limit) or more, got {config["epochs_per_job"]}')
     if config['cv_folds'] == 1 or config['cv_folds'] < 0:
         raise ValueError(f'cv_folds must be 0 (off) or at least 2, got {config["cv_folds"]}')
     if not 0.0 < float(config['train_fraction']) <= 1.0:

@@ -44,6 +44,22 @@ class TrainSettings:
         return self.augment_shift_ev > 0 or self.augment_broadening_ev > 0 or self.augment_noise > 0
 
 
+@dataclass
+class JobBudget:
+    """How much of a study one job may do before it checkpoints and stops: a wall-clock ``deadline``
+    (``time.time()``), a number of training ``epochs`` (the same checkpoints on any machine), both or
+    neither (``None``: no limit). Trainers count the epochs they run into ``epochs_run``."""
+
+    deadline: float | None = None
+    epochs: int | None = None
+    epochs_run: int = 0
+
+    def spent(self) -> bool:
+        if self.deadline is not None and time.time() >= self.deadline:
+            return True
+        return self.epochs is not None and self.epochs_run >= self.epochs
+
+
 def _padded(index_sets: list[np.ndarray], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """(M, L) index matrix and boolean mask of index sets of unequal length."""
     length = max(1, max(len(s) for s in index_sets))
@@ -195,15 +211,17 @@ class StackedTrainer:
                 rate = self.member_learning_rates.view(-1, *([1] * (parameter.dim() - 1)))
                 parameter.copy_(old + rate * (parameter - old))
 
-    def run(self, deadline: float | None = None) -> bool:
-        """Train until every member stopped or ``epochs`` ran; False if ``deadline`` (time.time) came first."""
+    def run(self, budget: JobBudget | None = None) -> bool:
+        """Train until every member stopped or ``epochs`` ran; False if the job's ``budget`` was spent first."""
         every = self.settings.log_every or max(1, self.settings.epochs // 10)
         while not self.finished:
-            if deadline is not None and time.time() >= deadline:
+            if budget is not None and budget.spent():
                 return False
             start = time.perf_counter()
             self.train_epoch()
             self.seconds += time.perf_counter() - start
+            if budget is not None:
+                budget.epochs_run += 1
             if self.epoch % every == 0 or self.finished:
                 train, watched = self.history[-1]
                 self.log(
