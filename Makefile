@@ -45,6 +45,8 @@ $(VENV)/.installed: pyproject.toml
 	# CPU wheel of PyTorch first, so that the package's `torch>=2.2` does not pull a CUDA build.
 	$(VENV)/bin/pip install -q torch==2.13.0
 	$(VENV)/bin/pip install -q -e '.[dev]'
+	# baderkit's numba kernels compiled now, into its cache, not in the first set-up, test or Bader job (~2 min once)
+	$(VENV)/bin/python -m aiida_siox.setup.bader_warmup
 	touch $@
 
 venv: $(VENV)/.installed

@@ -187,3 +187,14 @@ def test_a_poll_of_a_running_job_writes_its_node_twice(aiida_profile, aiida_loca
     assert node.get_last_job_info().job_id == '123' and node.get_scheduler_lastchecktime() is not None
     node.set_process_status('Waiting for transport task: retrieve')  # a new status is written
     assert orm.load_node(node.pk).process_status == 'Waiting for transport task: retrieve'
+
+
+def test_a_stored_node_is_known_stored_without_reloading_its_row(aiida_profile):
+    node = orm.Dict({'big': list(range(1000))}).store()
+    new = orm.Int(5)
+    get_manager().get_profile_storage().get_session().commit()  # expires every object, as the engine's commits do
+    with sql_statements() as statements:
+        assert node.is_stored and not new.is_stored
+    assert statements == []  # aiida 2.9 reloaded the node's row here (its attributes, a checkpoint on a process)
+    assert new.store().is_stored and new.pk is not None
+    assert orm.load_node(node.pk).get_dict()['big'][-1] == 999

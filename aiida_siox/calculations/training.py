@@ -75,7 +75,11 @@ class TrainingCalculation(CalcJob):
         spec.output_namespace('plots', valid_type=orm.SinglefileData, dynamic=True)
         spec.exit_code(300, 'ERROR_MISSING_OUTPUT', message='The training job did not write {filename} (see training.out).')
         spec.exit_code(310, 'ERROR_TRAINING_SCRIPT', message='The training script failed: {error}')
-        spec.exit_code(400, 'ERROR_TIME_LIMIT', message="The job's limit (max_seconds or epochs_per_job) came first; the study is saved in the checkpoint output.")
+        spec.exit_code(
+            400,
+            'ERROR_TIME_LIMIT',
+            message="The job's limit (max_seconds or epochs_per_job) came first; the study is saved in the checkpoint output.",
+        )
 
     def prepare_for_submission(self, folder):
         folder.get_subfolder('siox_ml', create=True)

@@ -86,3 +86,24 @@ def warm_bader_cache(code, echo: Callable[[str], None] = print, force: bool = Fa
     code.base.extras.set(WARMED_EXTRA, marker)
     echo(f'  baderkit kernels compiled in {seconds:.0f} s (BaderCalculation<{node.pk}>)')
     return seconds
+
+
+def compile_kernels_here() -> float:
+    """Compile baderkit's kernels into its on-disk cache from this Python, without AiiDA; the seconds it took.
+
+    ``make venv`` runs it (``python -m aiida_siox.setup.bader_warmup``) as part of the installation, so that
+    the compilation is paid with the other installation steps and not inside the first `siox setup`, test or
+    pipeline. The cache lives next to baderkit's files, so a job run by this same Python finds it; a computer
+    with another Python (a cluster) is warmed by :func:`warm_bader_cache` at set-up.
+    """
+    from aiida_siox.analysis.bader_partition import bader_populations
+
+    with tempfile.TemporaryDirectory() as directory:
+        _, valence, reference = synthetic_cubes(Path(directory))
+        start = time.perf_counter()
+        bader_populations(str(valence), str(reference))
+        return time.perf_counter() - start
+
+
+if __name__ == '__main__':
+    print(f"baderkit's numba kernels compiled into its cache in {compile_kernels_here():.0f} s")

@@ -1,12 +1,13 @@
 """Every change this plugin makes to aiida-core's engine, installed in one call (each is idempotent).
 
-Each lives in its own module with the measurement that earned it. The first eight keep aiida's results
+Each lives in its own module with the measurement that earned it. The first nine keep aiida's results
 unchanged (they skip work whose answer is known); the last mends an aiida-core 2.9 bug:
 
 - ``parsers/qe_xml_schema.py``: pw.x's XML schema built once per process, not per job;
 - ``setup/checkpoint_yaml.py``: process checkpoints written by libyaml's emitter;
 - ``setup/checkpoint_nodes.py``: the nodes of a process checkpoint loaded in one query;
 - ``setup/unstored_links.py``: no link queries for nodes not stored yet;
+- ``setup/stored_rows.py``: whether an entity is stored, answered without reloading its row;
 - ``setup/process_inputs.py``: a stored process node's inputs read once per node object;
 - ``setup/job_monitors.py``: a job's (absent) monitors looked up once, not at every poll;
 - ``setup/job_polls.py``: a running job's scheduler poll writes its node twice instead of four times;
@@ -29,6 +30,7 @@ def install() -> None:
     from aiida_siox.setup.job_polls import install as install_job_polls
     from aiida_siox.setup.process_inputs import install as install_process_inputs
     from aiida_siox.setup.process_outputs import install as install_process_outputs
+    from aiida_siox.setup.stored_rows import install as install_stored_rows
     from aiida_siox.setup.unstored_links import install as install_unstored_links
     from aiida_siox.setup.upload_resume import install as install_upload_resume
 
@@ -36,6 +38,7 @@ def install() -> None:
     install_checkpoint_yaml()
     install_checkpoint_nodes()
     install_unstored_links()
+    install_stored_rows()
     install_process_inputs()
     install_job_monitors()
     install_job_polls()
