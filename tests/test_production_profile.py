@@ -41,6 +41,9 @@ def test_production_profile_runs_a_workflow_through_the_daemon(production_profil
     second = sh(BIN / 'siox', 'setup', '--production', '--profile', name, '--no-pseudos')
     assert 'created' not in second.stdout  # idempotent: nothing is made twice
     assert second.stdout.count(': exists') == 1 + 1 + 6  # profile, computer, six codes
+    # a waiting workflow's backup check of its child every 10 s (the broker tells it at once), not presto's 1 s
+    assert 'checks its child every 10 s' in first.stdout and 'checks its child' not in second.stdout
+    assert sh(BIN / 'verdi', '-p', name, 'config', 'get', 'runner.poll.interval').stdout.strip() == '10'
 
     status = sh(BIN / 'verdi', '-p', name, 'status', check=False).stdout
     assert 'psql' in status.lower() or 'postgres' in status.lower()

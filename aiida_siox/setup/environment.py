@@ -131,6 +131,7 @@ def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool,
             run_verdi(*broker_arguments(config['rabbitmq'], name))
         echo(f'  profile {name}: created ({config["storage"]} + {config["broker"]})')
         reset_config()  # the config file changed on disk under this process
+    ensure_runner_poll_interval(name, int(config.get('runner_poll_interval', 10)), echo)
     profile = get_config().get_profile(name)
     if profile.storage_backend == 'core.sqlite_dos':  # before this process opens the database
         from aiida.storage.sqlite_dos.backend import FILENAME_DATABASE
@@ -144,6 +145,20 @@ def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool,
         echo(f'  profile {name}: SQLite journal {mode} ({why})')
     load_profile(name, allow_switch=True)
     return name
+
+
+def ensure_runner_poll_interval(name: str, seconds: int, echo: Callable[[str], None]) -> None:
+    """The profile's ``runner.poll.interval``: how often a waiting workchain checks that its child ended, as a
+    backup of the broker's broadcast (profiles/*.yaml say why it is not presto's 1 s). A daemon started before
+    the change keeps the old value until it is restarted."""
+    from aiida.manage.configuration import get_config
+
+    config = get_config()
+    if config.get_option('runner.poll.interval', scope=name) == seconds:
+        return
+    config.set_option('runner.poll.interval', seconds, scope=name)
+    config.store()
+    echo(f"  profile {name}: a waiting workflow checks its child every {seconds} s besides the broker's message")
 
 
 def ensure_computer(config_dir: pathlib.Path, echo: Callable[[str], None]):
