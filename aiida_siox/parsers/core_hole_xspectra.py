@@ -7,6 +7,7 @@ read only when the SCF succeeded, and each failure of theirs has its own exit co
 
 from __future__ import annotations
 
+import functools
 import json
 
 from aiida import orm
@@ -27,6 +28,12 @@ XSPECTRA_FAILURES = {
 
 class CoreHoleXspectraParser(PwParser):
     """The SCF as ``PwParser`` parses it; then xe0's record and each polarisation's output and spectrum."""
+
+    @functools.cached_property
+    def retrieved(self) -> orm.FolderData:
+        """The job's retrieved folder, looked up once per parse: aiida's property queries the node's outgoing links
+        at each use, and the pw.x and xspectra parts use it eight times per job."""
+        return PwParser.retrieved.fget(self)
 
     def parse_stdout(self, parameters, parser_options=None, parsed_xml=None, crash_file=None):
         """pw.x's stdout, with QE's ``CRASH`` file only when pw.x did not finish: every QE program of the job

@@ -93,8 +93,9 @@ def compile_kernels_here() -> float:
 
     ``make venv`` runs it (``python -m aiida_siox.setup.bader_warmup``) as part of the installation, so that
     the compilation is paid with the other installation steps and not inside the first `siox setup`, test or
-    pipeline. The cache lives next to baderkit's files, so a job run by this same Python finds it; a computer
-    with another Python (a cluster) is warmed by :func:`warm_bader_cache` at set-up.
+    pipeline. The cache lives next to baderkit's files, so a job run by this same Python finds it (measured:
+    152 s here, then the set-up's Bader job 5 s); a cluster's Python environment runs this module once too
+    (docs/hpc.md).
     """
     from aiida_siox.analysis.bader_partition import bader_populations
 
