@@ -24,7 +24,7 @@ class CoordinationStage:
             fits, validations = member_splits(self.train_rows, 1, float(self.config['validation_fraction']), int(self.config['seed']))
             # A short stage: it starts only before the job's limit and then runs to its end, so a resumed
             # study always gets past it (stopped half-way it would start over, again and again).
-            if self.budget_spent():
+            if self.budget.spent():
                 raise StudyInterrupted('job limit (time or epochs) reached before the coordination classifier')
             model, result = self._train_classifier(fits[0], validations[0])
             result['model_state'] = self.kept_weights(model)

@@ -3,9 +3,9 @@
 :meth:`Study.run` is what the training job runs. It works in stages (cross-validation per target
 and learning rate, the final ensembles, the sub-window models, and with ``paper_mode`` the paper's
 cross-validated single networks); each finished stage is kept in a checkpoint, and when the job's
-limit comes (``max_seconds`` of wall time, or ``epochs_per_job`` epochs) the stage in progress is saved mid-way too. Running a study again
-with that checkpoint continues where it stopped and gives the same numbers as an uninterrupted
-run (on CPU, where torch is deterministic).
+limit comes (``max_seconds`` of wall time, or ``epochs_per_job`` epochs) the stage in progress is
+saved mid-way too. Running a study again with that checkpoint continues where it stopped and gives
+the same numbers as an uninterrupted run (on CPU, where torch is deterministic).
 
 Paper mode (:mod:`aiida_siox.ml.paper_mode`) does what the paper did, beside our ensemble; the
 coordination classifier is :mod:`aiida_siox.ml.coordination_stage`. The settings and their checks: :mod:`aiida_siox.ml.study_config`.
@@ -104,10 +104,6 @@ class Study(PaperMode, CoordinationStage):
         self.window_models: dict[str, dict] = {}
 
     # -- stages ---------------------------------------------------------------------------------
-
-    def budget_spent(self) -> bool:
-        """Whether this job's time or epoch limit has come (the study's own checks; trainers get ``budget``)."""
-        return self.budget.spent()
 
     def _stage(self, name: str, trainer_factory: Callable[[], StackedTrainer]) -> dict:
         if name in self.state.completed:

@@ -5,8 +5,9 @@ needed there. The job ships this package as ``siox_ml/`` and runs::
 
     python -m siox_ml.train_job dataset.npz config.json
 
-Exit status 0: finished. Exit status 3: the job's limit (``max_seconds``, or ``epochs_per_job``) came first; the study is
-saved in ``checkpoint.pt`` and a job started with that file next to it continues from there.
+Exit status 0: finished. Exit status 3: the job's limit (``max_seconds``, or ``epochs_per_job``) came
+first; the study is saved in ``checkpoint.pt`` and a job started with that file next to it continues
+from there.
 """
 
 from __future__ import annotations
