@@ -61,3 +61,22 @@ def test_missing_executable_names_its_debian_package(siox_setup, tmp_path):
 def test_missing_config_file_says_where_to_point(tmp_path):
     with pytest.raises(SetupError, match='--config-dir'):
         ensure_computer(tmp_path, print)
+
+
+def test_presto_runner_poll_interval_is_replaced_and_a_users_is_kept(aiida_profile):
+    from aiida.manage.configuration import get_config
+
+    from aiida_siox.setup.environment import PRESTO_RUNNER_POLL_SECONDS, ensure_runner_poll_interval
+
+    config, name, lines = get_config(), aiida_profile.name, []
+    original = config.get_option('runner.poll.interval', scope=name)
+    try:
+        config.set_option('runner.poll.interval', PRESTO_RUNNER_POLL_SECONDS, scope=name)
+        ensure_runner_poll_interval(name, 10, lines.append)
+        assert config.get_option('runner.poll.interval', scope=name) == 10 and 'every 10 s' in lines[0]
+        config.set_option('runner.poll.interval', 30, scope=name)  # a user's own choice
+        ensure_runner_poll_interval(name, 10, lines.append)
+        assert config.get_option('runner.poll.interval', scope=name) == 30 and len(lines) == 1
+    finally:
+        config.set_option('runner.poll.interval', original, scope=name)
+        config.store()

@@ -147,14 +147,18 @@ def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool,
     return name
 
 
+#: ``runner.poll.interval`` as ``verdi presto`` sets it; :func:`ensure_runner_poll_interval` replaces only this value.
+PRESTO_RUNNER_POLL_SECONDS = 1
+
+
 def ensure_runner_poll_interval(name: str, seconds: int, echo: Callable[[str], None]) -> None:
     """The profile's ``runner.poll.interval``: how often a waiting workchain checks that its child ended, as a
-    backup of the broker's broadcast (profiles/*.yaml say why it is not presto's 1 s). A daemon started before
-    the change keeps the old value until it is restarted."""
+    backup of the broker's broadcast (profiles/*.yaml say why it is not presto's 1 s). Only presto's value is
+    replaced: one a user chose stays. A daemon started before the change keeps the old value until restarted."""
     from aiida.manage.configuration import get_config
 
     config = get_config()
-    if config.get_option('runner.poll.interval', scope=name) == seconds:
+    if config.get_option('runner.poll.interval', scope=name) != PRESTO_RUNNER_POLL_SECONDS:
         return
     config.set_option('runner.poll.interval', seconds, scope=name)
     config.store()
