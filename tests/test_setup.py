@@ -77,6 +77,9 @@ def test_presto_runner_poll_interval_is_replaced_and_a_users_is_kept(aiida_profi
         config.set_option('runner.poll.interval', 30, scope=name)  # a user's own choice
         ensure_runner_poll_interval(name, 10, lines.append)
         assert config.get_option('runner.poll.interval', scope=name) == 30 and len(lines) == 1
+        config.unset_option('runner.poll.interval', scope=name)  # nothing set (a profile not made by presto)
+        ensure_runner_poll_interval(name, 10, lines.append)
+        assert config.get_option('runner.poll.interval', scope=name) == 10 and len(lines) == 2
     finally:
         config.set_option('runner.poll.interval', original, scope=name)
         config.store()

@@ -153,12 +153,17 @@ PRESTO_RUNNER_POLL_SECONDS = 1
 
 def ensure_runner_poll_interval(name: str, seconds: int, echo: Callable[[str], None]) -> None:
     """The profile's ``runner.poll.interval``: how often a waiting workchain checks that its child ended, as a
-    backup of the broker's broadcast (profiles/*.yaml say why it is not presto's 1 s). Only presto's value is
-    replaced: one a user chose stays. A daemon started before the change keeps the old value until restarted."""
+    backup of the broker's broadcast (profiles/*.yaml say why it is not presto's 1 s). Set where presto set 1 s or
+    nothing set it; a value a user chose (for the profile or globally) stays. A daemon started before the change
+    keeps the old value until restarted."""
     from aiida.manage.configuration import get_config
 
     config = get_config()
-    if config.get_option('runner.poll.interval', scope=name) != PRESTO_RUNNER_POLL_SECONDS:
+    profile_value = config.get_option('runner.poll.interval', scope=name, default=False)
+    if profile_value is None:
+        if config.get_option('runner.poll.interval', default=False) is not None:
+            return  # the user's global value
+    elif profile_value != PRESTO_RUNNER_POLL_SECONDS:
         return
     config.set_option('runner.poll.interval', seconds, scope=name)
     config.store()
