@@ -131,7 +131,7 @@ def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool,
             run_verdi(*broker_arguments(config['rabbitmq'], name))
         echo(f'  profile {name}: created ({config["storage"]} + {config["broker"]})')
         reset_config()  # the config file changed on disk under this process
-    ensure_runner_poll_interval(name, int(config.get('runner_poll_interval', 10)), echo)
+    ensure_runner_poll_interval(name, int(config['runner_poll_interval']), echo)
     profile = get_config().get_profile(name)
     if profile.storage_backend == 'core.sqlite_dos':  # before this process opens the database
         from aiida.storage.sqlite_dos.backend import FILENAME_DATABASE
@@ -147,7 +147,7 @@ def ensure_profile(config_dir: pathlib.Path, name: str | None, production: bool,
     return name
 
 
-#: ``runner.poll.interval`` as ``verdi presto`` sets it; :func:`ensure_runner_poll_interval` replaces only this value.
+#: ``runner.poll.interval`` as ``verdi presto`` sets it; :func:`ensure_runner_poll_interval` replaces it (and an unset one).
 PRESTO_RUNNER_POLL_SECONDS = 1
 
 
