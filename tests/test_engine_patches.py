@@ -1,5 +1,6 @@
 """aiida-core engine changes (setup/engine_patches.py): work skipped whose answer is known (setup/unstored_links.py,
-setup/job_monitors.py), and a job uploaded by a daemon that died before linking ``remote_folder`` (setup/upload_resume.py)."""
+setup/job_monitors.py), a local job's end seen when it exits (setup/job_exits.py), and a job uploaded by a daemon
+that died before linking ``remote_folder`` (setup/upload_resume.py)."""
 
 import contextlib
 
@@ -198,3 +199,33 @@ def test_a_stored_node_is_known_stored_without_reloading_its_row(aiida_profile):
     assert statements == []  # aiida 2.9 reloaded the node's row here (its attributes, a checkpoint on a process)
     assert new.store().is_stored and new.pk is not None
     assert orm.load_node(node.pk).get_dict()['big'][-1] == 999
+
+
+def test_a_local_job_is_seen_to_end_when_its_process_exits(aiida_profile, aiida_computer_local):
+    import time
+
+    from local_runner import run_get_node
+
+    from aiida_siox.setup.job_exits import watchable
+
+    computer = aiida_computer_local(label='polls-once-a-minute')
+    computer.set_minimum_job_poll_interval(60.0)
+    assert watchable(computer)
+    code = orm.InstalledCode(computer=computer, filepath_executable='/bin/bash', default_calc_job_plugin='core.arithmetic.add')
+    builder = CalculationFactory('core.arithmetic.add').get_builder()
+    builder.code = code.store()
+    builder.x, builder.y = orm.Int(1), orm.Int(2)
+    builder.metadata.options.prepend_text = 'sleep 2'  # still running at the first poll, which comes at once
+    start = time.monotonic()
+    results, node = run_get_node(builder)
+    elapsed = time.monotonic() - start
+    assert node.is_finished_ok and results['sum'].value == 3
+    # aiida alone sees the end at its second poll, 60 s after the first; the exit is seen when it happens
+    assert 2.0 < elapsed < 20.0, elapsed
+
+
+def test_a_remote_or_queued_computer_is_left_to_its_polls(aiida_profile, aiida_computer):
+    from aiida_siox.setup.job_exits import watchable
+
+    assert not watchable(aiida_computer(label='cluster-over-ssh', hostname='cluster', transport_type='core.ssh'))
+    assert not watchable(aiida_computer(label='local-slurm', scheduler_type='core.slurm', transport_type='core.local'))
