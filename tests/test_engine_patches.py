@@ -229,3 +229,43 @@ def test_a_remote_or_queued_computer_is_left_to_its_polls(aiida_profile, aiida_c
 
     assert not watchable(aiida_computer(label='cluster-over-ssh', hostname='cluster', transport_type='core.ssh'))
     assert not watchable(aiida_computer(label='local-slurm', scheduler_type='core.slurm', transport_type='core.local'))
+
+
+def test_a_nodes_repository_hash_checks_its_files_in_one_call(aiida_profile, monkeypatch):
+    import io
+
+    from aiida.repository.repository import Repository
+
+    node = orm.FolderData()
+    for name in ('a.txt', 'b.txt', 'sub/c.txt'):
+        node.base.repository.put_object_from_filelike(io.BytesIO(name.encode()), name)
+    node.store()
+    repository = node.base.repository._repository
+    backend = repository.backend
+    calls = []
+    has_objects = type(backend).has_objects
+    monkeypatch.setattr(type(backend), 'has_objects', lambda self, keys: calls.append(list(keys)) or has_objects(self, keys))
+    assert repository.hash() == Repository.hash.aiida_hash(repository)  # the same hash as aiida's
+    assert len(calls) == 1 + 3 and len(calls[0]) == 3  # ours: one call for 3 files; aiida's: one per file
+    assert node.base.caching.compute_hash() == node.base.caching.get_hash()  # as stored
+    # a file missing from the object store is still an error, as in aiida
+    key = repository.get_file('sub/c.txt').key
+    monkeypatch.setattr(type(backend), 'has_objects', lambda self, keys: [k != key for k in keys])
+    with pytest.raises(FileNotFoundError, match=key):
+        repository.hash()
+
+
+def test_a_file_is_read_without_a_separate_existence_query(aiida_profile, monkeypatch):
+    import io
+
+    node = orm.FolderData()
+    node.base.repository.put_object_from_filelike(io.BytesIO(b'content'), 'a.txt')
+    node.store()
+    backend = node.base.repository._repository.backend
+    monkeypatch.setattr(type(backend), 'has_objects', lambda self, keys: pytest.fail('an existence query before the read'))
+    assert node.base.repository.get_object_content('a.txt', mode='rb') == b'content'
+    monkeypatch.undo()
+    # an object missing from the store is still FileNotFoundError, as aiida raises it
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        with backend.open('0' * 64):
+            pass

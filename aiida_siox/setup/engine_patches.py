@@ -1,6 +1,6 @@
 """Every change this plugin makes to aiida-core's engine, installed in one call (each is idempotent).
 
-Each lives in its own module with the measurement that earned it. The first ten keep aiida's results
+Each lives in its own module with the measurement that earned it. The first eleven keep aiida's results
 unchanged (they skip work whose answer is known, or do it sooner); the last mends an aiida-core 2.9 bug:
 
 - ``parsers/qe_xml_schema.py``: pw.x's XML schema built once per process, not per job;
@@ -12,6 +12,7 @@ unchanged (they skip work whose answer is known, or do it sooner); the last mend
 - ``setup/job_monitors.py``: a job's (absent) monitors looked up once, not at every poll;
 - ``setup/job_polls.py``: a running job's scheduler poll writes its node twice instead of four times;
 - ``setup/process_outputs.py``: a process's outputs linked without asking which are, when it knows;
+- ``setup/object_lookups.py``: the object store asked once per file read and once per node hash, not per file;
 - ``setup/job_exits.py``: a local job's end seen when its process exits, not at the next scheduler poll;
 - ``setup/upload_resume.py``: a job uploaded just before a daemon crash keeps its ``remote_folder``.
 
@@ -30,6 +31,7 @@ def install() -> None:
     from aiida_siox.setup.job_exits import install as install_job_exits
     from aiida_siox.setup.job_monitors import install as install_job_monitors
     from aiida_siox.setup.job_polls import install as install_job_polls
+    from aiida_siox.setup.object_lookups import install as install_object_lookups
     from aiida_siox.setup.process_inputs import install as install_process_inputs
     from aiida_siox.setup.process_outputs import install as install_process_outputs
     from aiida_siox.setup.stored_rows import install as install_stored_rows
@@ -45,5 +47,6 @@ def install() -> None:
     install_job_monitors()
     install_job_polls()
     install_process_outputs()
+    install_object_lookups()
     install_job_exits()
     install_upload_resume()

@@ -41,6 +41,9 @@ def poll_now(jobs_list) -> None:
         loop.call_later(RETRY_SECONDS, poll_now, jobs_list)
         return
     if handle is not None:
+        for argument in handle._args or ():  # the poll's coroutine, made when it was scheduled: never to run now
+            if asyncio.iscoroutine(argument):
+                argument.close()
         handle.cancel()
     jobs_list._update_handle = None
     jobs_list._last_updated = None  # no wait for the minimum interval: this poll answers an exit
