@@ -150,6 +150,29 @@ def test_a_stored_process_nodes_inputs_are_read_once_per_node_object(aiida_profi
     assert [s for s in statements if 'db_dblink' in s]
 
 
+def test_a_process_node_is_hashed_from_the_links_it_was_stored_with(aiida_profile, aiida_localhost):
+    from aiida.common.links import LinkType
+
+    code = orm.InstalledCode(computer=aiida_localhost, filepath_executable='/bin/bash').store()
+    x, y = orm.Int(1).store(), orm.Int(2).store()
+    node = orm.CalcJobNode(computer=aiida_localhost)
+    for source, label in ((x, 'x'), (y, 'y'), (code, 'code')):
+        node.base.links.add_incoming(source, LinkType.INPUT_CALC, label)
+    with sql_statements() as statements:
+        node.store()  # aiida hashes the node as it stores it: its inputs' hashes
+    assert not [s for s in statements if 'db_dblink' in s and s.lstrip().upper().startswith('SELECT')], statements
+    # the hash is the one aiida computes from the links in the database, on another object of the node
+    assert node.base.caching.get_hash() == orm.load_node(node.pk).base.caching.compute_hash()
+    # questions by type and class come from the stored links; a label pattern still asks the database
+    with sql_statements() as statements:
+        assert {t.link_label for t in node.base.links.get_incoming(node_class=orm.Int).all()} == {'x', 'y'}
+        assert node.base.links.get_incoming(link_type=LinkType.INPUT_WORK).all() == []
+    assert not [s for s in statements if 'db_dblink' in s], statements
+    with sql_statements() as statements:
+        assert [t.node.uuid for t in node.base.links.get_incoming(link_label_filter='y%').all()] == [y.uuid]
+    assert [s for s in statements if 'db_dblink' in s]
+
+
 def test_a_checkpoints_nodes_are_loaded_by_one_query(aiida_profile, aiida_localhost):
     import yaml
     from aiida.orm.utils import serialize

@@ -8,7 +8,7 @@ unchanged (they skip work whose answer is known, or do it sooner); the last mend
 - ``setup/checkpoint_nodes.py``: the nodes of a process checkpoint loaded in one query;
 - ``setup/unstored_links.py``: no link queries for nodes not stored yet;
 - ``setup/stored_rows.py``: whether an entity is stored, answered without reloading its row;
-- ``setup/process_inputs.py``: a stored process node's inputs read once per node object;
+- ``setup/process_inputs.py``: a stored process node's inputs read once per node object, and known as it is stored;
 - ``setup/job_monitors.py``: a job's (absent) monitors looked up once, not at every poll;
 - ``setup/job_polls.py``: a running job's scheduler poll writes its node twice instead of four times;
 - ``setup/process_outputs.py``: a process's outputs linked without asking which are, when it knows;
