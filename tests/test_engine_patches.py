@@ -292,3 +292,35 @@ def test_a_file_is_read_without_a_separate_existence_query(aiida_profile, monkey
     with pytest.raises(FileNotFoundError, match='does not exist'):
         with backend.open('0' * 64):
             pass
+
+
+def test_an_exit_during_a_poll_asks_again_once_that_poll_is_over(aiida_profile, aiida_localhost, monkeypatch):
+    import asyncio
+
+    from aiida.engine.processes.calcjobs.manager import JobsList
+    from aiida.engine.transports import TransportQueue
+
+    from aiida_siox.setup import job_exits
+
+    loop = asyncio.new_event_loop()
+    try:
+        jobs = JobsList(aiida_localhost.get_authinfo(orm.User.collection.get_default()), TransportQueue(loop))
+        polls = []
+        monkeypatch.setattr(jobs, '_ensure_updating', lambda: polls.append(loop.time()))
+        jobs._update_handle = loop.call_later(0, lambda: None)  # its timer has fired: a poll is under way
+        job_exits.poll_now(jobs)
+        loop.run_until_complete(asyncio.sleep(0.2))
+        assert polls == []  # not beside the running poll, which may have listed the job before it ended
+        jobs._update_handle = None  # that poll is over
+        loop.run_until_complete(asyncio.sleep(0.2))
+        assert len(polls) == 1 and jobs._last_updated is None  # the next one at once, not after the interval
+        # a poll that never ends (its transport stuck) is asked again a bounded number of times
+        monkeypatch.setattr(job_exits, 'RETRY_SECONDS', 0.001)
+        asks, poll_now = [], job_exits.poll_now
+        monkeypatch.setattr(job_exits, 'poll_now', lambda *args: asks.append(args) or poll_now(*args))
+        jobs._update_handle = loop.call_later(0, lambda: None)
+        job_exits.poll_now(jobs, 5)
+        loop.run_until_complete(asyncio.sleep(0.2))
+        assert len(asks) == 1 + 5 and len(polls) == 1
+    finally:
+        loop.close()

@@ -25,6 +25,8 @@ from collections.abc import Hashable, Iterator
 
 #: Seconds before a job exit seen during a poll asks again: that poll may have listed the job before it ended.
 RETRY_SECONDS = 0.05
+#: Times it asks again before it leaves the job to the regular polls (a poll stuck waiting for its transport).
+MAX_RETRIES = 40
 
 
 def watchable(computer) -> bool:
@@ -32,13 +34,14 @@ def watchable(computer) -> bool:
     return hasattr(os, 'pidfd_open') and computer.transport_type == 'core.local' and computer.scheduler_type == 'core.direct'
 
 
-def poll_now(jobs_list) -> None:
+def poll_now(jobs_list, retries: int = MAX_RETRIES) -> None:
     """Make ``jobs_list`` ask the scheduler at once, instead of at its next regular poll."""
     loop = jobs_list._loop
     handle = jobs_list._update_handle
     if handle is not None and not handle.cancelled() and handle.when() <= loop.time():
         # a poll is under way (its timer has fired): it may have listed the job just before it ended
-        loop.call_later(RETRY_SECONDS, poll_now, jobs_list)
+        if retries > 0:
+            loop.call_later(RETRY_SECONDS, poll_now, jobs_list, retries - 1)
         return
     if handle is not None:
         for argument in handle._args or ():  # the poll's coroutine, made when it was scheduled: never to run now
