@@ -132,8 +132,10 @@ def test_outputs_already_linked_by_the_process_are_not_asked_for_again(aiida_pro
 
 
 def test_a_stored_process_nodes_inputs_are_read_once_per_node_object(aiida_profile, aiida_localhost):
-    node = arithmetic_job(aiida_localhost).node  # stored with its inputs, as a launch does
-    assert node.inputs.x.value == 1
+    node = orm.load_node(arithmetic_job(aiida_localhost).node.pk)  # stored with its inputs as a launch does; read back
+    with sql_statements() as statements:
+        assert node.inputs.x.value == 1
+    assert [s for s in statements if 'db_dblink' in s]  # the first look asks the database
     with sql_statements() as statements:
         assert (node.inputs.x.value, node.inputs.y.value) == (1, 2)  # a parser's or a handler's second look
         assert 'code' in node.inputs and 'monitors' not in node.inputs
@@ -163,14 +165,31 @@ def test_a_process_node_is_hashed_from_the_links_it_was_stored_with(aiida_profil
     assert not [s for s in statements if 'db_dblink' in s and s.lstrip().upper().startswith('SELECT')], statements
     # the hash is the one aiida computes from the links in the database, on another object of the node
     assert node.base.caching.get_hash() == orm.load_node(node.pk).base.caching.compute_hash()
-    # questions by type and class come from the stored links; a label pattern still asks the database
+    # questions by link type come from the stored links
     with sql_statements() as statements:
-        assert {t.link_label for t in node.base.links.get_incoming(node_class=orm.Int).all()} == {'x', 'y'}
+        assert {t.link_label for t in node.base.links.get_incoming(link_type=LinkType.INPUT_CALC).all()} == {'x', 'y', 'code'}
         assert node.base.links.get_incoming(link_type=LinkType.INPUT_WORK).all() == []
     assert not [s for s in statements if 'db_dblink' in s], statements
+    # a node class or a label pattern is the database's question: it matches type strings, not Python subclasses
     with sql_statements() as statements:
+        assert {t.link_label for t in node.base.links.get_incoming(node_class=orm.Int).all()} == {'x', 'y'}
         assert [t.node.uuid for t in node.base.links.get_incoming(link_label_filter='y%').all()] == [y.uuid]
     assert [s for s in statements if 'db_dblink' in s]
+    with pytest.raises(TypeError):
+        node.base.links.get_incoming(link_type='input_calc')  # refused as aiida refuses it
+
+
+def test_a_node_class_question_gets_the_databases_answer_on_the_storing_object(aiida_profile, aiida_localhost):
+    from aiida.common.links import LinkType
+
+    bands = orm.BandsData().store()  # a KpointsData to Python, not to the database's type strings
+    node = orm.CalcJobNode(computer=aiida_localhost)
+    node.base.links.add_incoming(bands, LinkType.INPUT_CALC, 'bands')
+    node.store()
+    fresh = orm.load_node(node.pk)
+    for kind in (orm.KpointsData, orm.BandsData):
+        ours = [t.link_label for t in node.base.links.get_incoming(node_class=kind).all()]
+        assert ours == [t.link_label for t in fresh.base.links.get_incoming(node_class=kind).all()], kind
 
 
 def test_a_checkpoints_nodes_are_loaded_by_one_query(aiida_profile, aiida_localhost):
@@ -322,5 +341,39 @@ def test_an_exit_during_a_poll_asks_again_once_that_poll_is_over(aiida_profile, 
         job_exits.poll_now(jobs, 5)
         loop.run_until_complete(asyncio.sleep(0.2))
         assert len(asks) == 1 + 5 and len(polls) == 1
+    finally:
+        loop.close()
+
+
+def test_an_exit_polls_at_once_in_place_of_the_pending_poll(aiida_profile, aiida_localhost, monkeypatch):
+    import asyncio
+    import time
+
+    from aiida.engine.processes.calcjobs.manager import JobsList
+    from aiida.engine.transports import TransportQueue
+
+    from aiida_siox.setup import job_exits
+
+    loop = asyncio.new_event_loop()
+    try:
+        jobs = JobsList(aiida_localhost.get_authinfo(orm.User.collection.get_default()), TransportQueue(loop))
+        monkeypatch.setattr(jobs, 'get_minimum_update_interval', lambda: 60.0)
+        asked = []
+
+        async def scheduler_answer():  # as aiida's: the jobs asked about, the time of the answer, the job list
+            asked.append(loop.time())
+            jobs._polling_jobs = frozenset(jobs._job_update_requests)
+            jobs._last_updated = time.time()
+            return {}  # the job is gone: done
+
+        monkeypatch.setattr(jobs, '_get_jobs_from_scheduler', scheduler_answer)
+        request = loop.create_future()
+        jobs._job_update_requests['4242'] = request
+        jobs._last_updated = time.time()
+        jobs._ensure_updating()  # the regular poll: a minute away
+        job_exits.poll_now(jobs)  # the job's process exited
+        loop.run_until_complete(asyncio.sleep(0.2))
+        assert len(asked) == 1 and request.done() and request.result() is None  # asked at once, the request answered
+        assert jobs._update_handle is None  # and no second poll loop left behind
     finally:
         loop.close()

@@ -56,7 +56,7 @@ def poll_now(jobs_list, retries: int = MAX_RETRIES) -> None:
 def watch_exit(jobs_list, job_id: str) -> None:
     """Poll ``jobs_list``'s scheduler as soon as the process ``job_id`` exits (once per job)."""
     watched = jobs_list.__dict__.setdefault('_siox_exit_watches', set())
-    if job_id in watched or not job_id.isdigit():
+    if job_id in watched or not job_id.isdecimal():
         return
     try:
         descriptor = os.pidfd_open(int(job_id))
@@ -66,7 +66,6 @@ def watch_exit(jobs_list, job_id: str) -> None:
     except OSError:  # not allowed here (seccomp, an old kernel): the regular polls see it end
         return
     loop: asyncio.AbstractEventLoop = jobs_list._loop
-    watched.add(job_id)
 
     def exited() -> None:
         loop.remove_reader(descriptor)
@@ -74,7 +73,12 @@ def watch_exit(jobs_list, job_id: str) -> None:
         watched.discard(job_id)
         poll_now(jobs_list)
 
-    loop.add_reader(descriptor, exited)
+    try:
+        loop.add_reader(descriptor, exited)
+    except (RuntimeError, NotImplementedError):  # a closed loop, or one without readers: the regular polls see it end
+        os.close(descriptor)
+        return
+    watched.add(job_id)
 
 
 def install() -> None:
