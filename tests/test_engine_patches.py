@@ -313,17 +313,27 @@ def test_a_file_is_read_without_a_separate_existence_query(aiida_profile, monkey
             pass
 
 
-def test_an_exit_during_a_poll_asks_again_once_that_poll_is_over(aiida_profile, aiida_localhost, monkeypatch):
+@contextlib.contextmanager
+def jobs_list_on_a_new_loop(computer: orm.Computer):
+    """aiida's ``JobsList`` of ``computer`` on an event loop of its own, closed afterwards."""
     import asyncio
 
     from aiida.engine.processes.calcjobs.manager import JobsList
     from aiida.engine.transports import TransportQueue
 
-    from aiida_siox.setup import job_exits
-
     loop = asyncio.new_event_loop()
     try:
-        jobs = JobsList(aiida_localhost.get_authinfo(orm.User.collection.get_default()), TransportQueue(loop))
+        yield JobsList(computer.get_authinfo(orm.User.collection.get_default()), TransportQueue(loop)), loop
+    finally:
+        loop.close()
+
+
+def test_an_exit_during_a_poll_asks_again_once_that_poll_is_over(aiida_profile, aiida_localhost, monkeypatch):
+    import asyncio
+
+    from aiida_siox.setup import job_exits
+
+    with jobs_list_on_a_new_loop(aiida_localhost) as (jobs, loop):
         polls = []
         monkeypatch.setattr(jobs, '_ensure_updating', lambda: polls.append(loop.time()))
         jobs._update_handle = loop.call_later(0, lambda: None)  # its timer has fired: a poll is under way
@@ -341,22 +351,15 @@ def test_an_exit_during_a_poll_asks_again_once_that_poll_is_over(aiida_profile, 
         job_exits.poll_now(jobs, 5)
         loop.run_until_complete(asyncio.sleep(0.2))
         assert len(asks) == 1 + 5 and len(polls) == 1
-    finally:
-        loop.close()
 
 
 def test_an_exit_polls_at_once_in_place_of_the_pending_poll(aiida_profile, aiida_localhost, monkeypatch):
     import asyncio
     import time
 
-    from aiida.engine.processes.calcjobs.manager import JobsList
-    from aiida.engine.transports import TransportQueue
-
     from aiida_siox.setup import job_exits
 
-    loop = asyncio.new_event_loop()
-    try:
-        jobs = JobsList(aiida_localhost.get_authinfo(orm.User.collection.get_default()), TransportQueue(loop))
+    with jobs_list_on_a_new_loop(aiida_localhost) as (jobs, loop):
         monkeypatch.setattr(jobs, 'get_minimum_update_interval', lambda: 60.0)
         asked = []
 
@@ -375,5 +378,3 @@ def test_an_exit_polls_at_once_in_place_of_the_pending_poll(aiida_profile, aiida
         loop.run_until_complete(asyncio.sleep(0.2))
         assert len(asked) == 1 and request.done() and request.result() is None  # asked at once, the request answered
         assert jobs._update_handle is None  # and no second poll loop left behind
-    finally:
-        loop.close()

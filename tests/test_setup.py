@@ -80,6 +80,11 @@ def test_presto_runner_poll_interval_is_replaced_and_a_users_is_kept(aiida_profi
         config.unset_option('runner.poll.interval', scope=name)  # nothing set (a profile not made by presto)
         ensure_runner_poll_interval(name, 10, lines.append)
         assert config.get_option('runner.poll.interval', scope=name) == 10 and len(lines) == 2
+        config.unset_option('runner.poll.interval', scope=name)
+        config.set_option('runner.poll.interval', 20)  # the user's global value, no profile value
+        ensure_runner_poll_interval(name, 10, lines.append)
+        assert config.get_option('runner.poll.interval', scope=name, default=False) is None and len(lines) == 2  # kept
     finally:
+        config.unset_option('runner.poll.interval')
         config.set_option('runner.poll.interval', original, scope=name)
         config.store()

@@ -160,10 +160,11 @@ def ensure_runner_poll_interval(name: str, seconds: int, echo: Callable[[str], N
 
     config = get_config()
     profile_value = config.get_option('runner.poll.interval', scope=name, default=False)
-    if profile_value is None:
-        if config.get_option('runner.poll.interval', default=False) is not None:
-            return  # the user's global value
-    elif profile_value != PRESTO_RUNNER_POLL_SECONDS:
+    if profile_value is None:  # unset for the profile: a global value is the user's
+        users_choice = config.get_option('runner.poll.interval', default=False) is not None
+    else:
+        users_choice = profile_value != PRESTO_RUNNER_POLL_SECONDS
+    if users_choice:
         return
     config.set_option('runner.poll.interval', seconds, scope=name)
     config.store()
