@@ -8,6 +8,7 @@ import pytest
 from aiida import orm
 from aiida.common.datastructures import CalcJobState
 from aiida.common.links import LinkType
+from aiida.engine import calcfunction
 from aiida.engine.processes.calcjobs import tasks
 from aiida.engine.processes.calcjobs.tasks import Waiting
 from aiida.engine.utils import instantiate_process
@@ -131,6 +132,68 @@ def test_outputs_already_linked_by_the_process_are_not_asked_for_again(aiida_pro
     assert sorted(process.node.base.links.get_outgoing().all_link_labels()) == ['remote_folder', 'sum']
 
 
+def link_selects(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith('SELECT') and 'db_dblink' in s]
+
+
+def test_a_process_links_new_outputs_without_asking_about_its_own_links(aiida_profile, aiida_localhost):
+    process = arithmetic_job(aiida_localhost)
+    process.out('sum', orm.Int(3))
+    with sql_statements() as statements:
+        process.update_outputs()
+    # aiida 2.9 asked for the node's output labels, then, for the new link, "one per label" and "this link exists"
+    assert link_selects(statements) == [], statements
+    assert process.node.outputs.sum.value == 3
+    # outside its own linking, a second output under the same label is refused by aiida's query
+    with pytest.raises(ValueError, match='already has an outgoing'):
+        orm.Int(4).base.links.add_incoming(process.node, LinkType.CREATE, 'sum')
+
+
+def test_a_resumed_process_asks_for_its_outputs_once(aiida_profile, aiida_localhost):
+    from aiida_siox.setup.process_outputs import LINKED_LABELS
+
+    process = arithmetic_job(aiida_localhost)
+    process.out('sum', orm.Int(3))
+    process.update_outputs()
+    delattr(process, LINKED_LABELS)  # as a process loaded from its checkpoint: it knows nothing
+    process.out('remote_folder', orm.RemoteData(computer=aiida_localhost, remote_path='/tmp'))
+    with sql_statements() as statements:
+        process.update_outputs()
+    assert len(link_selects(statements)) == 1, statements  # its output labels; the new link's checks answered
+    assert sorted(process.node.base.links.get_outgoing().all_link_labels()) == ['remote_folder', 'sum']
+
+
+@calcfunction
+def double(value: orm.Int) -> orm.Int:
+    return orm.Int(2 * value.value)
+
+
+def test_a_process_made_from_the_cache_has_its_outputs_linked_once(aiida_profile):
+    from aiida.manage.caching import enable_caching
+
+    _, first = double.run_get_node(orm.Int(4))
+    with enable_caching(identifier='*double'):
+        results, node = double.run_get_node(orm.Int(4))
+    assert node.base.caching.get_cache_source() == first.uuid and results.value == 8
+    assert node.base.links.get_outgoing().all_link_labels() == ['result']  # the cache's, not linked a second time
+
+
+@pytest.mark.parametrize(
+    ('label_filter', 'labels', 'expected'),
+    [
+        ('sum', {'sum'}, True),
+        ('output_parameters', {'outputXparameters'}, True),
+        ('sum', {'SUM'}, True),
+        ('a%', {'b', 'ba'}, False),
+        ('a\\_b', {'c'}, True),
+    ],
+)
+def test_a_label_pattern_could_match_as_sql_like_would(label_filter, labels, expected):
+    from aiida_siox.setup.process_outputs import could_match
+
+    assert could_match(label_filter, labels) is expected
+
+
 def test_a_stored_process_nodes_inputs_are_read_once_per_node_object(aiida_profile, aiida_localhost):
     node = orm.load_node(arithmetic_job(aiida_localhost).node.pk)  # stored with its inputs as a launch does; read back
     with sql_statements() as statements:
@@ -241,6 +304,20 @@ def test_a_stored_node_is_known_stored_without_reloading_its_row(aiida_profile):
     assert statements == []  # aiida 2.9 reloaded the node's row here (its attributes, a checkpoint on a process)
     assert new.store().is_stored and new.pk is not None
     assert orm.load_node(node.pk).get_dict()['big'][-1] == 999
+
+
+def test_a_nodes_uuid_is_read_without_reloading_its_row_after_a_commit(aiida_profile):
+    new = orm.Dict({'big': list(range(1000))})
+    uuid = new.uuid  # read while unstored: the same value once stored
+    node = new.store()
+    get_manager().get_profile_storage().get_session().commit()  # expires every object, as the engine's commits do
+    with sql_statements() as statements:
+        assert node.uuid == uuid
+    assert statements == []  # aiida 2.9 reloaded the node's row (attributes included) to read it
+    assert orm.load_node(node.pk).uuid == uuid and orm.load_node(uuid).pk == node.pk
+    with sql_statements() as statements:
+        assert node.get_dict()['big'][-1] == 999  # the attributes themselves are still read from the database
+    assert statements
 
 
 def test_a_local_job_is_seen_to_end_when_its_process_exits(aiida_profile, aiida_computer_local):
