@@ -12,7 +12,7 @@ unchanged (they skip work whose answer is known, or do it sooner); the last mend
 - ``setup/process_inputs.py``: a stored process node's inputs read once per node object, and known as it is stored;
 - ``setup/job_monitors.py``: a job's (absent) monitors looked up once, not at every poll;
 - ``setup/job_polls.py``: a running job's scheduler poll writes its node twice instead of four times;
-- ``setup/process_outputs.py``: a process's outputs linked without asking which are, when it knows;
+- ``setup/process_outputs.py``: a process's outputs linked, and their links validated, without asking which it has;
 - ``setup/object_lookups.py``: the object store asked once per file read and once per node hash, not per file;
 - ``setup/job_exits.py``: a local job's end seen when its process exits, not at the next scheduler poll;
 - ``setup/upload_resume.py``: a job uploaded just before a daemon crash keeps its ``remote_folder``.
