@@ -6,6 +6,7 @@ import contextlib
 
 import pytest
 from aiida import orm
+from aiida.common import exceptions
 from aiida.common.datastructures import CalcJobState
 from aiida.common.links import LinkType
 from aiida.engine import calcfunction
@@ -318,6 +319,34 @@ def test_a_nodes_uuid_is_read_without_reloading_its_row_after_a_commit(aiida_pro
     with sql_statements() as statements:
         assert node.get_dict()['big'][-1] == 999  # the attributes themselves are still read from the database
     assert statements
+
+
+def test_a_stored_data_nodes_attributes_are_read_once_per_node_object(aiida_profile):
+    node = orm.Dict({'a': 1, 'nested': {'b': [1, 2]}}).store()
+    assert node['a'] == 1  # the first read: from the database
+    get_manager().get_profile_storage().get_session().commit()  # expires every object, as the engine's commits do
+    with sql_statements() as statements:
+        assert node.get_dict() == {'a': 1, 'nested': {'b': [1, 2]}} and node['a'] == 1 and 'nested' in node.keys()
+        assert node.base.repository.list_object_names() == []
+    assert statements == []  # aiida 2.9 read the row again at each of these
+    node.get_dict()['nested']['b'].append(3)  # a stored node's values are copies: the kept ones are unchanged
+    assert node['nested'] == {'b': [1, 2]}
+    with pytest.raises(exceptions.ModificationNotAllowed):
+        node.base.attributes.set('a', 2)
+    clone = node.clone()
+    clone['a'] = 5  # an unstored clone has its own attributes
+    assert node['a'] == 1 and clone['a'] == 5
+    node.backend_entity.set_attribute('a', 7)  # a write through the backend (aiida's own code makes none): read again
+    assert node['a'] == orm.load_node(node.pk)['a'] == 7
+
+
+def test_a_process_nodes_attributes_are_still_read_from_the_database(aiida_profile):
+    node = orm.CalculationNode().store()
+    other = orm.load_node(node.pk)  # another object of the same node, as another process would hold
+    other.set_process_state('running')
+    with sql_statements() as statements:
+        assert node.process_state.value == 'running'
+    assert statements  # read again: a process node's attributes change while it runs
 
 
 def test_a_local_job_is_seen_to_end_when_its_process_exits(aiida_profile, aiida_computer_local):

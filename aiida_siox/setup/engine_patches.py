@@ -1,6 +1,6 @@
 """Every change this plugin makes to aiida-core's engine, installed in one call (each is idempotent).
 
-Each lives in its own module with the measurement that earned it. The first twelve keep aiida's results
+Each lives in its own module with the measurement that earned it. The first thirteen keep aiida's results
 unchanged (they skip work whose answer is known, or do it sooner); the last mends an aiida-core 2.9 bug:
 
 - ``parsers/qe_xml_schema.py``: pw.x's XML schema built once per process, not per job;
@@ -9,6 +9,7 @@ unchanged (they skip work whose answer is known, or do it sooner); the last mend
 - ``setup/unstored_links.py``: no link queries for nodes not stored yet;
 - ``setup/stored_rows.py``: whether an entity is stored, answered without reloading its row;
 - ``setup/node_uuids.py``: a node's UUID read once per node object, not again after every commit;
+- ``setup/data_attributes.py``: a stored data node's attributes read once per node object, not at every read;
 - ``setup/process_inputs.py``: a stored process node's inputs read once per node object, and known as it is stored;
 - ``setup/job_monitors.py``: a job's (absent) monitors looked up once, not at every poll;
 - ``setup/job_polls.py``: a running job's scheduler poll writes its node twice instead of four times;
@@ -29,6 +30,7 @@ def install() -> None:
     from aiida_siox.parsers.qe_xml_schema import install as install_schema_cache
     from aiida_siox.setup.checkpoint_nodes import install as install_checkpoint_nodes
     from aiida_siox.setup.checkpoint_yaml import install as install_checkpoint_yaml
+    from aiida_siox.setup.data_attributes import install as install_data_attributes
     from aiida_siox.setup.job_exits import install as install_job_exits
     from aiida_siox.setup.job_monitors import install as install_job_monitors
     from aiida_siox.setup.job_polls import install as install_job_polls
@@ -46,6 +48,7 @@ def install() -> None:
     install_unstored_links()
     install_stored_rows()
     install_node_uuids()
+    install_data_attributes()
     install_process_inputs()
     install_job_monitors()
     install_job_polls()
