@@ -340,6 +340,21 @@ def test_a_stored_data_nodes_attributes_are_read_once_per_node_object(aiida_prof
     assert node['a'] == orm.load_node(node.pk)['a'] == 7
 
 
+def test_a_stored_data_nodes_hash_is_computed_once_per_node_object(aiida_profile, tmp_path):
+    from aiida.common.hashing import make_hash
+
+    path = tmp_path / 'core.dat'
+    path.write_text('1s orbital')
+    node = orm.SinglefileData(path).store()
+    expected = make_hash(node.base.caching.get_objects_to_hash())  # aiida's own recipe
+    assert node.base.caching.compute_hash() == node.base.caching.get_hash() == expected
+    get_manager().get_profile_storage().get_session().commit()
+    with sql_statements() as statements:
+        assert node.base.caching.compute_hash() == expected  # as each process that takes it as input asks
+    assert statements == []
+    assert orm.load_node(node.pk).base.caching.compute_hash() == expected  # another object computes the same
+
+
 def test_a_process_nodes_attributes_are_still_read_from_the_database(aiida_profile):
     node = orm.CalculationNode().store()
     other = orm.load_node(node.pk)  # another object of the same node, as another process would hold

@@ -1,4 +1,4 @@
-"""A stored data node's attributes read from the database once per node object, not at every read.
+"""A stored data node's attributes, file list and hash read (or computed) once per node object, not at every use.
 
 aiida-core 2.9 expires a stored node's ``attributes`` (and ``repository_metadata``) before each read, so
 that a change made by another process is seen: every ``Int.value``, ``Dict.get_dict()``, structure
@@ -7,16 +7,20 @@ parsers read the same inputs many times over a process's life. Over four alpha-q
 their ground states, these reads were ~150 of 2,213 active py-spy samples of the daemon worker
 (session 26).
 
+Its hash is computed again each time a process takes it as an input (a process node's hash is made
+from its inputs' hashes, recomputed: their attributes read, their files looked up in the object store),
+so a pseudopotential or a code is hashed again by every process of every site: 203 samples in all.
+
 A data node's attributes and its repository's file list cannot change once it is stored: aiida
 refuses it (``ModificationNotAllowed``), in this process and in any other. A process node's can (its
 state, its checkpoint), and is left to aiida. So a stored data node's backend object keeps the values
-it read first; a write through the backend (which aiida's own code never does for a stored data node)
-drops them.
+it read first, and the hash it computed; a write through the backend (which aiida's own code never
+does for a stored data node) drops them.
 """
 
 from __future__ import annotations
 
-#: Attribute of a ``SqlaNode`` instance: its ``attributes`` and ``repository_metadata`` once read, if it is stored data.
+#: Attribute of a ``SqlaNode`` instance: its ``attributes``, ``repository_metadata`` and hash once read, if it is stored data.
 READ_ONCE = '_siox_data_fields'
 #: Backend methods that write a node's attributes or files: each drops what was kept.
 WRITERS = (
@@ -31,7 +35,9 @@ WRITERS = (
 
 def install() -> None:
     """Replace ``SqlaNode``'s attribute and repository-metadata reads (the psql_dos and sqlite_dos storages
-    share them) by ones that read a stored data node's once; once."""
+    share them) and ``NodeCaching.compute_hash`` by ones that read or compute a stored data node's once; once."""
+    from aiida.orm import Data
+    from aiida.orm.nodes.caching import NodeCaching
     from aiida.storage.psql_dos.orm.nodes import SqlaNode
 
     if getattr(SqlaNode.get_attribute, 'reads_data_once', False):
@@ -81,3 +87,17 @@ def install() -> None:
     SqlaNode.repository_metadata = property(repository_metadata, set_repository_metadata, doc=repository_metadata_property.__doc__)
     for name in WRITERS:
         setattr(SqlaNode, name, dropping_kept(getattr(SqlaNode, name)))
+
+    compute_hash = NodeCaching.compute_hash
+
+    def compute_hash_once(self, ignore_errors: bool = True, **kwargs):
+        node = self._node
+        if kwargs or not isinstance(node, Data) or not node.is_stored:
+            return compute_hash(self, ignore_errors, **kwargs)
+        kept = node.backend_entity.__dict__.setdefault(READ_ONCE, {})
+        if kept.get('hash') is None:  # a failed hash (None) is tried again
+            kept['hash'] = compute_hash(self, ignore_errors)
+        return kept['hash']
+
+    compute_hash_once.__doc__ = compute_hash.__doc__
+    NodeCaching.compute_hash = compute_hash_once

@@ -9,7 +9,7 @@ unchanged (they skip work whose answer is known, or do it sooner); the last mend
 - ``setup/unstored_links.py``: no link queries for nodes not stored yet;
 - ``setup/stored_rows.py``: whether an entity is stored, answered without reloading its row;
 - ``setup/node_uuids.py``: a node's UUID read once per node object, not again after every commit;
-- ``setup/data_attributes.py``: a stored data node's attributes read once per node object, not at every read;
+- ``setup/data_attributes.py``: a stored data node's attributes and hash read once per node object, not at every use;
 - ``setup/process_inputs.py``: a stored process node's inputs read once per node object, and known as it is stored;
 - ``setup/job_monitors.py``: a job's (absent) monitors looked up once, not at every poll;
 - ``setup/job_polls.py``: a running job's scheduler poll writes its node twice instead of four times;
