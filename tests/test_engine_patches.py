@@ -364,6 +364,35 @@ def test_a_process_nodes_attributes_are_still_read_from_the_database(aiida_profi
     assert statements  # read again: a process node's attributes change while it runs
 
 
+def test_the_state_change_time_is_written_at_most_once_a_second(aiida_profile):
+    import asyncio
+    import time
+
+    from aiida.engine import utils
+
+    node = orm.CalculationNode().store()
+
+    async def three_changes() -> list:
+        utils.set_process_state_change_timestamp(node)  # a change more than a second after the last write
+        first = utils.get_process_state_change_timestamp('calculation')
+        with sql_statements() as statements:
+            utils.set_process_state_change_timestamp(node)  # two more changes within the second: nothing yet
+            utils.set_process_state_change_timestamp(node)
+        assert statements == []
+        assert utils.get_process_state_change_timestamp('calculation') == first
+        await asyncio.sleep(1.2)  # then one write, when the second is over
+        return [first, utils.get_process_state_change_timestamp('calculation')]
+
+    async def two_changes_then_stop() -> None:  # the second one's write is due on a loop that then stops
+        utils.set_process_state_change_timestamp(node)
+        utils.set_process_state_change_timestamp(node)
+
+    asyncio.run(two_changes_then_stop())
+    time.sleep(1.1)
+    first, last = asyncio.run(three_changes())  # a write due on a stopped loop does not hold back the next ones
+    assert (last - first).total_seconds() >= 0.9
+
+
 def test_a_local_job_is_seen_to_end_when_its_process_exits(aiida_profile, aiida_computer_local):
     import time
 

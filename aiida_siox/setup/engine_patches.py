@@ -1,7 +1,8 @@
 """Every change this plugin makes to aiida-core's engine, installed in one call (each is idempotent).
 
-Each lives in its own module with the measurement that earned it. The first thirteen keep aiida's results
-unchanged (they skip work whose answer is known, or do it sooner); the last mends an aiida-core 2.9 bug:
+Each lives in its own module with the measurement that earned it. The first fourteen keep aiida's results
+unchanged (they skip work whose answer is known, or do it sooner; one writes a display time up to
+a second late); the last mends an aiida-core 2.9 bug:
 
 - ``parsers/qe_xml_schema.py``: pw.x's XML schema built once per process, not per job;
 - ``setup/checkpoint_yaml.py``: process checkpoints written by libyaml's emitter;
@@ -13,6 +14,7 @@ unchanged (they skip work whose answer is known, or do it sooner); the last mend
 - ``setup/process_inputs.py``: a stored process node's inputs read once per node object, and known as it is stored;
 - ``setup/job_monitors.py``: a job's (absent) monitors looked up once, not at every poll;
 - ``setup/job_polls.py``: a running job's scheduler poll writes its node twice instead of four times;
+- ``setup/state_change_timestamp.py``: the profile's "last state change" time written at most once a second;
 - ``setup/process_outputs.py``: a process's outputs linked, and their links validated, without asking which it has;
 - ``setup/object_lookups.py``: the object store asked once per file read and once per node hash, not per file;
 - ``setup/job_exits.py``: a local job's end seen when its process exits, not at the next scheduler poll;
@@ -38,6 +40,7 @@ def install() -> None:
     from aiida_siox.setup.object_lookups import install as install_object_lookups
     from aiida_siox.setup.process_inputs import install as install_process_inputs
     from aiida_siox.setup.process_outputs import install as install_process_outputs
+    from aiida_siox.setup.state_change_timestamp import install as install_state_change_timestamp
     from aiida_siox.setup.stored_rows import install as install_stored_rows
     from aiida_siox.setup.unstored_links import install as install_unstored_links
     from aiida_siox.setup.upload_resume import install as install_upload_resume
@@ -52,6 +55,7 @@ def install() -> None:
     install_process_inputs()
     install_job_monitors()
     install_job_polls()
+    install_state_change_timestamp()
     install_process_outputs()
     install_object_lookups()
     install_job_exits()
