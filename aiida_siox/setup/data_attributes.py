@@ -15,7 +15,9 @@ A data node's attributes and its repository's file list cannot change once it is
 refuses it (``ModificationNotAllowed``), in this process and in any other. A process node's can (its
 state, its checkpoint), and is left to aiida. So a stored data node's backend object keeps the values
 it read first, and the hash it computed; a write through the backend (which aiida's own code never
-does for a stored data node) drops them.
+does for a stored data node) drops them. aiida's node methods hand out copies of a stored node's
+attributes; a caller that changes the backend object's own dictionary in place changes what this
+node object answers from then on (aiida would read the row again).
 """
 
 from __future__ import annotations

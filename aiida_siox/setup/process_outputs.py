@@ -7,15 +7,17 @@ has any output, and after a batch is linked the same labels are asked for again 
 That was 0.59 s of the daemon worker's CPU over three quartz XANES sites with their ground states
 (py-spy, session 23: 118 of 2444 samples), all of it between the sites' jobs.
 
-Each new output link is then validated by two more queries that ask the same thing: does the process
-node already have an outgoing link with this label (``validate_link``'s "one per label" rule), and does
-this very link exist (``link_triple_exists``). Over four alpha-quartz sites with their ground states
-they were 297 of 2,725 active py-spy samples of the daemon worker (session 26).
+Each new output link is then validated by queries that ask the same thing: does the process node
+already have an outgoing link with this label (``validate_link``'s "one per label" rule), and, for a
+workflow's ``RETURN`` link, does this very link exist (``link_triple_exists``). Over four alpha-quartz
+sites with their ground states they were 297 of 2,725 active py-spy samples of the daemon worker
+(session 26).
 
 Here the process knows the labels of its outputs: none when it created its node, or the database's
 answer asked once (resumed from a checkpoint, or made from the cache), plus every output it linked since.
-Only the process itself links outputs to its node (aiida refuses any once the node is sealed), so
-this is the answer the database would give. While it links new outputs, the two validation queries
+aiida links outputs to a process node only through its process (and refuses any once the node is
+sealed), except a job's ``remote_stash``, which is left to the database: so this is the answer the
+database would give. While it links new outputs, the two validation queries
 about its own node are answered from those labels; every other rule of ``validate_link`` (node and
 link types, the target's incoming links) is aiida's own, unchanged, and so is anything else.
 """
@@ -27,6 +29,8 @@ import re
 
 #: Attribute of a ``Process`` instance: the labels of every output its node has (known once set).
 LINKED_LABELS = '_siox_linked_output_labels'
+#: Output labels that aiida links to a job's node itself, outside ``update_outputs`` (``execmanager``'s stash).
+LINKED_OUTSIDE_PROCESS = frozenset({'remote_stash'})
 #: While a process links its new outputs: its node object and the labels of the outputs it has.
 KNOWN_OUTPUTS: contextvars.ContextVar[tuple | None] = contextvars.ContextVar('siox_known_outputs', default=None)
 
@@ -43,13 +47,15 @@ def could_match(label_filter: str, labels: set[str]) -> bool:
 
 def known_labels(node, link_type) -> set[str] | None:
     """The labels of ``node``'s outputs while its process links new ones (``link_type`` one of its output link
-    types), else None: only the database knows."""
+    types), with those aiida links outside the process (which only the database knows), else None."""
+    known = KNOWN_OUTPUTS.get()
+    if known is None or known[0] is not node:
+        return None
     from aiida.common.links import LinkType
 
-    known = KNOWN_OUTPUTS.get()
-    if known is None or known[0] is not node or link_type not in (LinkType.CREATE, LinkType.RETURN):
+    if link_type not in (LinkType.CREATE, LinkType.RETURN):
         return None
-    return known[1]
+    return known[1] | LINKED_OUTSIDE_PROCESS
 
 
 def install() -> None:
@@ -71,7 +77,8 @@ def install() -> None:
 
     def on_create_with_no_outputs(self) -> None:
         on_create(self)
-        if not self.outputs:  # a new node; one made from the cache has its outputs linked (aiida put them here)
+        # a node made from the cache has its outputs linked already (a failed job's are not in self.outputs)
+        if not self.outputs and not self.node.base.caching.is_created_from_cache:
             setattr(self, LINKED_LABELS, set())
 
     def update_outputs_knowing_linked(self) -> None:
@@ -90,21 +97,21 @@ def install() -> None:
             link_type = LinkType.RETURN
         else:
             link_type = None
-        for label, output in outputs.items():
-            if label in linked:
-                continue
-            if link_type is not None:
-                token = KNOWN_OUTPUTS.set((self.node, frozenset(linked)))
-                try:
+        token = KNOWN_OUTPUTS.set((self.node, linked))
+        try:
+            for label, output in outputs.items():
+                if label in linked:
+                    continue
+                if link_type is not None:
                     output.base.links.add_incoming(self.node, link_type, label)
-                finally:
-                    KNOWN_OUTPUTS.reset(token)
-            output.store()
-            linked.add(label)
+                output.store()
+                linked.add(label)
+        finally:
+            KNOWN_OUTPUTS.reset(token)
 
     def get_outgoing_knowing_outputs(self, node_class=None, link_type=(), link_label_filter=None, only_uuid=False):
         labels = known_labels(self._node, link_type)
-        if labels is not None and node_class is None and link_label_filter is not None and not could_match(link_label_filter, labels):
+        if labels is not None and node_class is None and link_label_filter and not could_match(link_label_filter, labels):
             return LinkManager([])
         return get_outgoing(self, node_class, link_type, link_label_filter, only_uuid)
 
