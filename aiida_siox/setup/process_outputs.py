@@ -86,7 +86,7 @@ def install() -> None:
             return
         outputs = self._flat_outputs()
         linked = getattr(self, LINKED_LABELS, None)
-        if linked is None:  # resumed from a checkpoint: asked once
+        if linked is None:  # resumed from a checkpoint, or made from the cache: asked once
             if not outputs:
                 return
             linked = set(self.node.base.links.get_outgoing(link_type=(LinkType.CREATE, LinkType.RETURN)).all_link_labels())
