@@ -6,10 +6,10 @@ profile (``process|state_change|calculation`` or ``|work``): a query, an update 
 alpha-quartz site with its ground state made 126 such writes of 842 commits (session 26), ~4 % of
 the daemon worker's CPU.
 
-Here a write comes at most once a second per setting of a profile: a change within a second of the last write is
-written when that second is over (a timer on the running event loop), with the time of that write.
-The footer is then at most a second late (or the last change of a run whose event loop stops within
-that second is not written). A change with no running event loop is written at once.
+Here a write comes at most once a second per setting of a profile: a change within a second of the
+last write is written when that second is over (a timer on the running event loop), with the time of
+that write. The footer is then at most a second late (or the last change of a run whose event loop
+stops within that second is not written). A change with no running event loop is written at once.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def install() -> None:
 
     def write_now(key: tuple, node) -> None:
         pending.pop(key, None)
-        if get_profile() is None or get_profile().name != key[0]:
+        profile = get_profile()
+        if profile is None or profile.name != key[0]:
             return  # the profile was unloaded or changed before the timer fired: its setting is out of reach
         last_write[key] = time.monotonic()
         write(node)
